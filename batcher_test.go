@@ -471,4 +471,3 @@ func TestBatcherConcurrentProducers(t *testing.T) {
 	require.Equal(t, 4000, s.distinct())
 	require.Equal(t, alguna.BatcherStats{Enqueued: 4000, Ingested: 4000}, b.Stats())
 }
-
