@@ -1,0 +1,20 @@
+module github.com/alguna/alguna-go/benchmarks
+
+go 1.26.0
+
+require (
+	github.com/alguna/alguna-go v0.0.0
+	github.com/google/uuid v1.6.0
+	github.com/posthog/posthog-go v1.5.2
+)
+
+require (
+	github.com/google/go-cmp v0.6.0 // indirect
+	github.com/google/go-querystring v1.1.0 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
+	github.com/shopspring/decimal v1.4.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
+
+replace github.com/alguna/alguna-go => ../
