@@ -1,0 +1,268 @@
+// Command report runs the side-by-side benchmarks of this module and writes
+// BENCHMARKS.md at the root of the repository, with the raw benchmark output
+// beside it in benchmarks/results.txt for benchstat.
+//
+// Run it from the root of the repository:
+//
+//	go -C benchmarks run ./cmd/report
+//
+// or, equivalently, from benchmarks/: go run ./cmd/report.
+//
+// It builds the test binary once, then runs every comparison -count times,
+// interleaved (one pass runs each comparison once), so that a change in the
+// machine's load during the run spreads over all of them rather than
+// landing on one.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// reproduce is the command documented in the report.
+const reproduce = "go -C benchmarks run ./cmd/report"
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("report: ")
+	var o options
+	flag.IntVar(&o.count, "count", 6, "runs of each benchmark")
+	flag.IntVar(&o.events, "events", 200000, "events each batching client sends per run")
+	flag.StringVar(&o.benchtime, "benchtime", "1s", "benchtime of the per-call and webhook benchmarks")
+	flag.Float64Var(&o.maxLoad, "max-load", 0, "wait until the 1-minute load average is at most this before starting (0: do not wait)")
+	flag.DurationVar(&o.maxWait, "max-wait", 15*time.Minute, "longest wait for -max-load")
+	flag.StringVar(&o.out, "out", "", "report to write (default: BENCHMARKS.md at the repository root)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type options struct {
+	count     int
+	events    int
+	benchtime string
+	maxLoad   float64
+	maxWait   time.Duration
+	out       string
+}
+
+// group is one comparison: the benchmarks it runs and how long each runs.
+type group struct {
+	pattern   string
+	benchtime string
+}
+
+func run(o options) error {
+	if o.count < 1 || o.events < 1 {
+		return errors.New("-count and -events must be positive")
+	}
+	modDir, err := moduleDir()
+	if err != nil {
+		return err
+	}
+	rootDir := filepath.Dir(modDir)
+	if o.out == "" {
+		o.out = filepath.Join(rootDir, "BENCHMARKS.md")
+	}
+	rawPath := filepath.Join(modDir, "results.txt")
+
+	tmp, err := os.MkdirTemp("", "alguna-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "benchmarks.test")
+	log.Print("building the benchmarks")
+	build := exec.Command("go", "test", "-c", "-o", bin, ".")
+	build.Dir = modDir
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building benchmarks: %w", err)
+	}
+	listed, err := output(modDir, bin, "-test.list", "^Benchmark")
+	if err != nil {
+		return err
+	}
+	var groups []group
+	for _, name := range strings.Fields(listed) {
+		bt := o.benchtime
+		if name == "BenchmarkBatching" {
+			bt = fmt.Sprintf("%dx", o.events)
+		}
+		groups = append(groups, group{pattern: "^" + name + "$", benchtime: bt})
+	}
+
+	if o.maxLoad > 0 {
+		waitForLoad(o.maxLoad, o.maxWait)
+	}
+	info := machine()
+	info.commit = commit(rootDir)
+	info.loadBefore = loadAvg()
+	info.started = time.Now().UTC()
+
+	var raw bytes.Buffer
+	for pass := 1; pass <= o.count; pass++ {
+		for _, g := range groups {
+			log.Printf("pass %d/%d: %s (load %s)", pass, o.count, strings.Trim(g.pattern, "^$"), loadAvg())
+			out, err := output(modDir, bin, "-test.run", "^$", "-test.bench", g.pattern,
+				"-test.benchmem", "-test.count", "1", "-test.benchtime", g.benchtime)
+			if err != nil {
+				return fmt.Errorf("%s: %w\n%s", g.pattern, err, out)
+			}
+			keepResults(&raw, out, pass == 1)
+		}
+	}
+	info.finished = time.Now().UTC()
+	info.loadAfter = loadAvg()
+
+	if err := os.WriteFile(rawPath, raw.Bytes(), 0o644); err != nil {
+		return err
+	}
+	res, err := parse(raw.Bytes())
+	if err != nil {
+		return err
+	}
+	info.command = reproduce
+	info.events = o.events
+	info.count = o.count
+	info.benchtime = o.benchtime
+	info.rawPath = "benchmarks/results.txt"
+	info.modDir = modDir
+	report := render(info, res)
+	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+		return err
+	}
+	log.Printf("wrote %s and %s", o.out, rawPath)
+	return nil
+}
+
+// moduleDir returns the directory of the benchmarks module, which must be
+// the module of the working directory.
+func moduleDir() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	data, err := os.ReadFile(gomod)
+	if err != nil || !bytes.Contains(data, []byte("module github.com/alguna/alguna-go/benchmarks\n")) {
+		return "", fmt.Errorf("run this from the benchmarks module: %s", reproduce)
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// output runs the test binary in dir and returns its standard output.
+func output(dir, bin string, args ...string) (string, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	return string(out), err
+}
+
+// keepResults copies benchmark output to w, keeping the configuration
+// header only the first time and dropping the PASS/ok trailer.
+func keepResults(w io.Writer, out string, header bool) {
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		isHeader := strings.HasPrefix(line, "goos:") || strings.HasPrefix(line, "goarch:") ||
+			strings.HasPrefix(line, "pkg:") || strings.HasPrefix(line, "cpu:")
+		switch {
+		case isHeader && header, strings.HasPrefix(line, "Benchmark"):
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+// info describes the machine and the run.
+type info struct {
+	cpu, goVersion, osArch, kernel string
+	cores                          int
+	loadBefore, loadAfter          string
+	started, finished              time.Time
+	commit, command                string
+	events, count                  int
+	benchtime, rawPath             string
+	modDir                         string
+}
+
+func machine() info {
+	i := info{cpu: "unknown", cores: runtime.NumCPU(), osArch: runtime.GOOS + "/" + runtime.GOARCH}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				i.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.Command("go", "version").Output(); err == nil {
+		i.goVersion = strings.TrimSpace(string(out))
+	} else {
+		i.goVersion = runtime.Version()
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		i.kernel = strings.TrimSpace(string(data))
+	}
+	return i
+}
+
+// loadAvg returns the 1, 5 and 15-minute load averages.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func load1() float64 {
+	var l float64
+	if _, err := fmt.Sscan(loadAvg(), &l); err != nil {
+		return 0
+	}
+	return l
+}
+
+func waitForLoad(limit float64, maxWait time.Duration) {
+	deadline := time.Now().Add(maxWait)
+	for l := load1(); l > limit; l = load1() {
+		if time.Now().After(deadline) {
+			log.Printf("load %.2f is still above %.2f after %s; running anyway", l, limit, maxWait)
+			return
+		}
+		log.Printf("load %.2f is above %.2f; waiting", l, limit)
+		time.Sleep(15 * time.Second)
+	}
+}
+
+// commit names the commit measured, marked when the tree has changes.
+func commit(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
+	if err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += " (with uncommitted changes)"
+	}
+	return c
+}
