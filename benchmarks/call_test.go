@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/alguna/alguna-go"
+	"github.com/alguna/alguna-go/benchmarks/internal/sink"
 )
 
 // BenchmarkCreateAccount makes one POST /accounts per op against the Alguna
@@ -35,6 +36,7 @@ func runCalls(b *testing.B, call func(context.Context) (id, name string, err err
 		b.Fatal(err)
 	}
 	before := readSink(b, sinks.Alguna)
+	cpu := sink.ProcessCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -47,9 +49,13 @@ func runCalls(b *testing.B, call func(context.Context) (id, name string, err err
 		}
 	}
 	b.StopTimer()
-	if got := readSink(b, sinks.Alguna).Sub(before); got.Requests != int64(b.N) {
+	cpu = sink.ProcessCPU() - cpu
+	got := readSink(b, sinks.Alguna).Sub(before)
+	if got.Requests != int64(b.N) {
 		b.Fatalf("sink answered %d requests, want %d", got.Requests, b.N)
 	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "client-cpu-ns/op")
+	b.ReportMetric(float64(got.CPU.Nanoseconds())/float64(b.N), "sink-cpu-ns/op")
 }
 
 func benchCreateAlguna(b *testing.B) {

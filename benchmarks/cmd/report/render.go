@@ -144,8 +144,8 @@ func renderBatching(w func(string, ...any), r *results, in info) {
 		return
 	}
 	w("alguna-go's `Batcher` against posthog-go, each sending %d events per run to its own minimal sink, and the wire limit.\n\n", in.events)
-	w("| Client | Events/s | Time/event | Allocs/event | Bytes allocated/event | Peak heap | Wire bytes/event | Events/request | alguna-go ÷ this (events/s) |\n")
-	w("|---|---|---|---|---|---|---|---|---|\n")
+	w("| Client | Events/s | Time/event | Client CPU/event | Sink CPU/event | Allocs/event | Bytes allocated/event | Peak heap | Wire bytes/event | Events/request | alguna-go ÷ this (events/s) |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	rows := []struct{ name, label string }{
 		{batchAlguna, "alguna-go `Batcher`"},
 		{batchPostHog, "posthog-go v1.5.2"},
@@ -156,8 +156,9 @@ func renderBatching(w func(string, ...any), r *results, in info) {
 		if row.name != batchAlguna {
 			q = r.ratio(batchAlguna, row.name, "events/s").String()
 		}
-		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.label,
+		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.label,
 			cell(r, row.name, "events/s", fmtRate), cell(r, row.name, "sec/op", fmtDuration),
+			cell(r, row.name, "client-cpu-sec/event", fmtDuration), cell(r, row.name, "sink-cpu-sec/event", fmtDuration),
 			cell(r, row.name, "allocs/op", fmtCount), cell(r, row.name, "B/op", fmtBytes),
 			cell(r, row.name, "peak-heap-B", fmtBytes), cell(r, row.name, "wire-B/event", fmtCount),
 			cell(r, row.name, "events/req", fmtCount), q)
@@ -169,6 +170,7 @@ func renderBatching(w func(string, ...any), r *results, in info) {
 	w("- Concurrency: 4 requests in flight for every client. The Batcher has `Concurrency: 4`; posthog-go's concurrency is not configurable (it starts a goroutine per batch, up to 1000), so its transport is capped at 4 connections (`MaxConnsPerHost: 4`). Every client gets its own, identical keep-alive transport, so none pays for reconnecting where another does not.\n")
 	w("- Sinks: `httptest` servers in a separate process (the same test binary, started by `TestMain`), so allocations, peak heap and CPU profiles in the benchmark process are the client's alone. Each sink decodes every body fully into typed structs (Alguna: the event array; posthog: `{api_key, batch: [...]}`), checks each event's required fields, and answers its protocol's success (Alguna: `{\"ingested\": [ids], \"failed\": []}`; posthog: `{\"status\": 1}`). Neither client compresses its bodies in the versions compared, so both sinks decode plain JSON; the sinks would accept gzip if a client sent it.\n")
 	w("- Wire limit: %d goroutines post pre-encoded arrays of 100 events to the Alguna sink and discard the answer, with no validation, ids, encoding or answer decoding: the most any client could reach against this sink on this machine.\n", 4)
+	w("- CPU/event: user + system CPU time of each process (getrusage) over the run, divided by the events. It is the cost of the work, which a busy machine disturbs much less than elapsed time; throughput on 2 cores is bounded by the sum of the two.\n")
 	w("- Peak heap: the largest `/memory/classes/heap/objects:bytes` (runtime/metrics) sampled every millisecond during the run, in the client's process.\n")
 }
 
@@ -210,18 +212,20 @@ func renderCall(w func(string, ...any), r *results) {
 		return
 	}
 	w("One `POST /accounts` per op to the same sink over loopback.\n\n")
-	w("| Client | Time/call | Allocs/call | Bytes/call | alguna-go ÷ this (time) |\n|---|---|---|---|---|\n")
+	w("| Client | Time/call | Client CPU/call | Sink CPU/call | Allocs/call | Bytes/call | alguna-go ÷ this (time) | alguna-go ÷ this (client CPU) |\n|---|---|---|---|---|---|---|---|\n")
 	rows := []struct{ name, label string }{
 		{callAlguna, "alguna-go `Accounts.Create`"},
 		{callHand, "hand-written `net/http` + `encoding/json`"},
 	}
 	for _, row := range rows {
-		q := "—"
+		q, qc := "—", "—"
 		if row.name != callAlguna {
 			q = r.ratio(callAlguna, row.name, "sec/op").String()
+			qc = r.ratio(callAlguna, row.name, "client-cpu-sec/op").String()
 		}
-		w("| %s | %s | %s | %s | %s |\n", row.label, cell(r, row.name, "sec/op", fmtDuration),
-			cell(r, row.name, "allocs/op", fmtCount), cell(r, row.name, "B/op", fmtBytes), q)
+		w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", row.label, cell(r, row.name, "sec/op", fmtDuration),
+			cell(r, row.name, "client-cpu-sec/op", fmtDuration), cell(r, row.name, "sink-cpu-sec/op", fmtDuration),
+			cell(r, row.name, "allocs/op", fmtCount), cell(r, row.name, "B/op", fmtBytes), q, qc)
 	}
 	w("\nHow it is measured (`benchmarks/call_test.go`): both put the same bytes on the wire — the same JSON body and the same headers (`Authorization`, `Accept`, `User-Agent`, `Content-Type` and a random `Idempotency-Key`) — through identical keep-alive transports, one call at a time, and decode the same account answer. ")
 	w("What differs is the SDK's own work: validating the parameters, its retrying request path (go-retryablehttp) and its error handling. Each call checks the answer, and the sink must have answered exactly one request per call, so no retry hides in the figures. ")

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -41,11 +42,25 @@ type Stats struct {
 	Events int64 `json:"events"`
 	// Bytes is the request bodies' size as sent on the wire.
 	Bytes int64 `json:"bytes"`
+	// CPU is the user and system CPU time the whole sink process has used.
+	CPU time.Duration `json:"cpu_ns"`
 }
 
 // Sub returns s minus before, the traffic of one measurement.
 func (s Stats) Sub(before Stats) Stats {
-	return Stats{Requests: s.Requests - before.Requests, Events: s.Events - before.Events, Bytes: s.Bytes - before.Bytes}
+	return Stats{
+		Requests: s.Requests - before.Requests, Events: s.Events - before.Events,
+		Bytes: s.Bytes - before.Bytes, CPU: s.CPU - before.CPU,
+	}
+}
+
+// ProcessCPU returns the user and system CPU time this process has used.
+func ProcessCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type counters struct {
@@ -60,7 +75,9 @@ func (c *counters) add(events int, bytes int64) {
 
 func (c *counters) serveStats(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(Stats{Requests: c.requests.Load(), Events: c.events.Load(), Bytes: c.bytes.Load()})
+	_ = json.NewEncoder(w).Encode(Stats{
+		Requests: c.requests.Load(), Events: c.events.Load(), Bytes: c.bytes.Load(), CPU: ProcessCPU(),
+	})
 }
 
 // countingReader counts the bytes read through it.
