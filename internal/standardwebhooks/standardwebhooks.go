@@ -43,10 +43,11 @@ func ParseSecret(secret string) ([]byte, error) {
 // the bytes sent.
 func Signature(key []byte, id, timestamp string, body []byte) []byte {
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id))
-	mac.Write([]byte{'.'})
-	mac.Write([]byte(timestamp))
-	mac.Write([]byte{'.'})
+	// One write for "id.timestamp." rather than four: each conversion of a
+	// string handed to the hash escapes and costs an allocation.
+	prefix := make([]byte, 0, len(id)+len(timestamp)+2)
+	prefix = append(append(append(append(prefix, id...), '.'), timestamp...), '.')
+	mac.Write(prefix)
 	mac.Write(body)
 	return mac.Sum(nil)
 }
