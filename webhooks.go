@@ -377,8 +377,11 @@ type SubscriptionStatus string
 
 // The subscription statuses Alguna documents.
 const (
-	SubscriptionStatusDraft    SubscriptionStatus = "draft"
-	SubscriptionStatusActive   SubscriptionStatus = "active"
+	// SubscriptionStatusDraft is a subscription not yet activated.
+	SubscriptionStatusDraft SubscriptionStatus = "draft"
+	// SubscriptionStatusActive is a running subscription.
+	SubscriptionStatusActive SubscriptionStatus = "active"
+	// SubscriptionStatusCanceled is a subscription that has ended.
 	SubscriptionStatusCanceled SubscriptionStatus = "canceled"
 )
 
@@ -416,11 +419,17 @@ type PaymentStatus string
 
 // The payment statuses Alguna documents.
 const (
-	PaymentStatusPendingClientAction  PaymentStatus = "pending_client_action"
+	// PaymentStatusPendingClientAction waits on an action by the customer.
+	PaymentStatusPendingClientAction PaymentStatus = "pending_client_action"
+	// PaymentStatusPendingAuthorization waits on the card issuer or bank.
 	PaymentStatusPendingAuthorization PaymentStatus = "pending_authorization"
-	PaymentStatusProcessing           PaymentStatus = "processing"
-	PaymentStatusCompleted            PaymentStatus = "completed"
-	PaymentStatusFailed               PaymentStatus = "failed"
+	// PaymentStatusProcessing is under way; the outcome follows in a
+	// payment.updated event.
+	PaymentStatusProcessing PaymentStatus = "processing"
+	// PaymentStatusCompleted means the money was collected.
+	PaymentStatusCompleted PaymentStatus = "completed"
+	// PaymentStatusFailed means the payment will not complete.
+	PaymentStatusFailed PaymentStatus = "failed"
 )
 
 // Payment is the payload of every payment.* event. Alguna documents only its
@@ -465,16 +474,16 @@ type WebhookClaim int
 
 // The answers a WebhookDeduper gives to Claim.
 const (
-	// WebhookClaimAcquired: this delivery now owns the id and runs the
+	// WebhookClaimAcquired means this delivery now owns the id and runs the
 	// callback; the handler reports the outcome with Complete or Release.
 	WebhookClaimAcquired WebhookClaim = iota + 1
-	// WebhookClaimBusy: another delivery of the id is running right now.
+	// WebhookClaimBusy means another delivery of the id is running right now.
 	// The handler answers 409 so that Alguna retries later, by when the
 	// first delivery has either completed (and the retry is acknowledged) or
 	// released the id (and the retry runs).
 	WebhookClaimBusy
-	// WebhookClaimDone: the id was handled successfully before; the handler
-	// acknowledges it again without running the callback.
+	// WebhookClaimDone means the id was handled successfully before; the
+	// handler acknowledges it again without running the callback.
 	WebhookClaimDone
 )
 
@@ -500,11 +509,14 @@ type WebhookDeduper interface {
 	Release(ctx context.Context, id string) error
 }
 
-// Defaults of MemoryWebhookDeduper. Alguna retries a delivery for about a day
-// and a half, but almost all duplicates arrive within minutes.
+// Defaults of MemoryWebhookDeduper. A delivery that succeeded is not retried,
+// so the duplicates it guards against (at-least-once delivery, a resend from
+// the dashboard) come soon after the original: a day covers them.
 const (
+	// DefaultWebhookDedupeSize is how many completed ids are remembered.
 	DefaultWebhookDedupeSize = 10000
-	DefaultWebhookDedupeAge  = 24 * time.Hour
+	// DefaultWebhookDedupeAge is how long a completed id is remembered.
+	DefaultWebhookDedupeAge = 24 * time.Hour
 )
 
 // MemoryWebhookDeduper is the in-process WebhookDeduper the handler uses by
@@ -665,8 +677,8 @@ func WithWebhookLogger(l *slog.Logger) WebhookHandlerOption {
 //
 // Callbacks get the request's context, so they end when Alguna stops
 // waiting; Alguna expects an answer within 15 seconds, so slow work belongs
-// in a queue. Register callbacks before serving; registering later is safe
-// but races with deliveries in flight.
+// in a queue. Register callbacks before serving: registering later is safe,
+// but deliveries already being handled do not see the change.
 type WebhookHandler struct {
 	verifier *WebhookVerifier
 	maxBody  int64
