@@ -44,7 +44,15 @@ var (
 // exactly b.N events. Events are enqueued from GOMAXPROCS goroutines.
 func BenchmarkBatching(b *testing.B) {
 	b.Run("client=alguna", benchAlgunaBatcher)
-	b.Run("client=posthog", benchPostHog)
+	b.Run("client=posthog", func(b *testing.B) { benchPostHog(b, newTransport()) })
+	b.Run("client=posthog-uncapped", func(b *testing.B) {
+		// posthog-go as it is meant to run, a goroutine and a connection per
+		// batch: no cap on connections, and room to keep them all idle. It
+		// shows that the cap above does not slow posthog-go down.
+		tr := newTransport()
+		tr.MaxConnsPerHost, tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 0, 1000, 1000
+		benchPostHog(b, tr)
+	})
 	b.Run("client=wire-limit", benchWireLimit)
 }
 
@@ -148,14 +156,14 @@ func (l *posthogLogger) Errorf(format string, args ...any) {
 	}
 }
 
-func benchPostHog(b *testing.B) {
+func benchPostHog(b *testing.B, tr *http.Transport) {
 	cb := &posthogCallback{}
 	logger := &posthogLogger{}
 	c, err := posthog.NewWithConfig("phc_bench", posthog.Config{
 		Endpoint:  sinks.PostHog,
 		Interval:  flushInterval,
 		BatchSize: batchSize,
-		Transport: newTransport(),
+		Transport: tr,
 		Logger:    logger,
 		Callback:  cb,
 	})
