@@ -108,6 +108,7 @@ func run(o options) error {
 		waitForLoad(o.maxLoad, o.maxWait)
 	}
 	info := machine()
+	info.versions = peerVersions(modDir)
 	info.commit = commit(rootDir)
 	info.loadBefore = loadAvg()
 	info.started = time.Now().UTC()
@@ -197,6 +198,8 @@ type info struct {
 	events, count                  int
 	benchtime, rawPath             string
 	modDir                         string
+	// versions maps each peer module's path to the version compared.
+	versions map[string]string
 }
 
 func machine() info {
@@ -265,4 +268,28 @@ func commit(root string) string {
 		c += " (with uncommitted changes)"
 	}
 	return c
+}
+
+// peers are the modules compared with alguna-go.
+var peers = []string{
+	"github.com/posthog/posthog-go",
+	"github.com/standard-webhooks/standard-webhooks/libraries",
+	"github.com/svix/svix-webhooks",
+}
+
+// peerVersions reads the versions of the peers from the benchmarks module.
+func peerVersions(modDir string) map[string]string {
+	v := map[string]string{}
+	cmd := exec.Command("go", append([]string{"list", "-m", "-f", "{{.Path}} {{.Version}}"}, peers...)...)
+	cmd.Dir = modDir
+	out, err := cmd.Output()
+	if err != nil {
+		return v
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if path, version, ok := strings.Cut(line, " "); ok {
+			v[path] = version
+		}
+	}
+	return v
 }

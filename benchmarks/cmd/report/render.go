@@ -114,6 +114,7 @@ func render(in info, r *results) string {
 	w("| | |\n|---|---|\n")
 	w("| CPU | %s |\n| Cores (logical, `runtime.NumCPU`) | %d |\n| Go | `%s` |\n| OS | %s, kernel %s |\n", in.cpu, in.cores, in.goVersion, in.osArch, in.kernel)
 	w("| Commit measured | %s |\n", in.commit)
+	w("| Peers | %s |\n", peerList(in.versions))
 	w("| Run | %s to %s UTC |\n", in.started.Format("2006-01-02 15:04:05"), in.finished.Format("15:04:05"))
 	w("| Load average (1, 5, 15 min) | before %s; after %s |\n", in.loadBefore, in.loadAfter)
 	w("| Runs | %d of each benchmark, interleaved; %d events per batching run; `-benchtime %s` otherwise |\n", in.count, in.events, in.benchtime)
@@ -130,7 +131,11 @@ func render(in info, r *results) string {
 
 	w("\n## Noise\n\n")
 	w("The machine is shared with other work. Each figure is the median of %d runs with its 95%% confidence interval (±), computed as benchstat does; the runs of all comparisons are interleaved, so a busy spell spreads over every client rather than landing on one. ", in.count)
-	w("The load average was %s before the run and %s after, on %d cores. Loopback benchmarks (1 and 3) are the noisiest: both processes compete for the same cores with everything else; treat differences within the intervals as ties.\n", in.loadBefore, in.loadAfter, in.cores)
+	w("The load average was %s before the run and %s after, on %d cores. ", in.loadBefore, in.loadAfter, in.cores)
+	if name, unit, pct := r.widest(); name != "" {
+		w("The widest interval is ±%.0f%% (%s, %s). ", pct, name, unit)
+	}
+	w("Elapsed times (events/s, time/op) move the most, as the benchmark and sink processes compete for the cores with everything else; CPU time per event or call, allocations and bytes move much less. Treat differences within the intervals as ties; the ratios say when a difference is not statistically significant.\n")
 
 	if notes := analysis(in.modDir); notes != "" {
 		w("\n## Analysis\n\n")
@@ -151,8 +156,8 @@ func renderBatching(w func(string, ...any), r *results, in info) {
 	w("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	rows := []struct{ name, label string }{
 		{batchAlguna, "alguna-go `Batcher`"},
-		{batchPostHog, "posthog-go v1.5.2"},
-		{batchPHFree, "posthog-go v1.5.2, connections not capped (not used for the goal)"},
+		{batchPostHog, "posthog-go"},
+		{batchPHFree, "posthog-go, connections not capped (not used for the goal)"},
 		{batchWire, "wire limit (pre-encoded arrays, hand-written loop)"},
 	}
 	for _, row := range rows {
@@ -244,4 +249,18 @@ func analysis(modDir string) string {
 		return ""
 	}
 	return string(data)
+}
+
+// peerList names the peer modules with their versions.
+func peerList(versions map[string]string) string {
+	if len(versions) == 0 {
+		return "unknown"
+	}
+	var parts []string
+	for _, p := range peers {
+		if v, ok := versions[p]; ok {
+			parts = append(parts, "`"+p+"` "+v)
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -165,3 +165,24 @@ func fmtCount(v float64) string {
 	}
 	return fmt.Sprintf("%.1f", v)
 }
+
+// widest returns the benchmark and unit with the widest confidence interval
+// relative to the median, among the units shown as times and rates.
+func (r *results) widest() (name, unit string, pct float64) {
+	for n, units := range r.values {
+		for _, u := range []string{"sec/op", "events/s"} {
+			if _, ok := units[u]; !ok {
+				continue
+			}
+			sum := benchmath.AssumeNothing.Summary(r.sample(n, u), confidence)
+			if sum.Center == 0 || math.IsInf(sum.Lo, 0) || math.IsInf(sum.Hi, 0) {
+				continue
+			}
+			p := 100 * math.Max(sum.Hi/sum.Center-1, 1-sum.Lo/sum.Center)
+			if p > pct || (p == pct && n < name) {
+				name, unit, pct = n, u, p
+			}
+		}
+	}
+	return name, unit, pct
+}
