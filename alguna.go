@@ -409,6 +409,12 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 
 	resp, err := c.retrying(method, path, idemKey, rc.retries).Do(req)
 	if err != nil {
+		// retryablehttp hands back the last answer along with the error
+		// when the context ends just as that answer arrives; close it, or
+		// its connection leaks.
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
 		}

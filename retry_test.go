@@ -653,3 +653,26 @@ func TestIngestStopsAtFailedChunk(t *testing.T) {
 		require.Equal(t, ids[i], e.UniqueID, "ids are kept for the second try")
 	}
 }
+
+// A response that arrives just as the caller gives up must still be closed,
+// or its connection leaks.
+func TestResponseClosedWhenContextEndsWithAnswer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	body := newCloseTracker(guideAccountResponse)
+	// A plain transport rather than httpmock, which races a cancelled
+	// context against the responder.
+	tr := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		cancel()
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: body}, nil
+	})
+	c, err := NewClient(testKey, WithHTTPClient(&http.Client{Transport: tr}))
+	require.NoError(t, err)
+	_, err = c.Accounts.Get(ctx, "acc_1")
+	require.ErrorIs(t, err, context.Canceled)
+	require.True(t, body.isClosed(), "the response body must be closed")
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
