@@ -190,7 +190,7 @@ func TestAPIErrors(t *testing.T) {
 			require.Equal(t, &want, apiErr)
 			require.Equal(t, tt.text, err.Error())
 			for _, s := range sentinels {
-				require.Equal(t, s == tt.sentinel, errors.Is(err, s), "errors.Is(err, %v)", s)
+				require.Equal(t, errors.Is(tt.sentinel, s), errors.Is(err, s), "errors.Is(err, %v)", s)
 			}
 			require.False(t, errors.Is(err, ErrInvalidResponse))
 			require.Len(t, rec.requests(), 1)

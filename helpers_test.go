@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"sync"
 	"testing"
@@ -147,14 +146,6 @@ func requireHeaders(t *testing.T, req recorded, userAgent string) {
 		require.LessOrEqual(t, len(key), maxIdempotencyKey)
 	}
 	require.Empty(t, req.Header.Values("Alguna-Version"))
-}
-
-// mustQuery parses a query string for order-insensitive comparison.
-func mustQuery(t *testing.T, raw string) url.Values {
-	t.Helper()
-	v, err := url.ParseQuery(raw)
-	require.NoError(t, err)
-	return v
 }
 
 // closeTracker is a response body that reports whether it was closed.

@@ -390,7 +390,7 @@ func TestEventMarshalJSONValidates(t *testing.T) {
 // writes, including awkward strings and floats.
 func TestEventEncodingMatchesEncodingJSON(t *testing.T) {
 	strs := []string{"", "plain", `quote " and \ backslash`, "ctl \x00\x01\x1f\t\n\r", "bad utf8 \xff\xfe", "line sep \u2028 \u2029", "emoji 🎉 and é", "<html>&amp;"}
-	floats := []float64{0, -0.0, 1, 1.5, -2.25, 1e-7, 1e-6, 123456789.125, 1e20, 1e21, 1.7976931348623157e308, 5e-324}
+	floats := []float64{0, math.Copysign(0, -1), 1, 1.5, -2.25, 1e-7, 1e-6, 123456789.125, 1e20, 1e21, 1.7976931348623157e308, 5e-324}
 	for i, s := range strs {
 		e := Event{UniqueID: s, Account: "acc " + s, EventName: "e", Timestamp: time.Date(2025, 3, 9, 15, 3, 17, 123456789, time.UTC),
 			Properties: map[string]any{"s": s, "f": floats[i%len(floats)], "g": floats[(i+5)%len(floats)], s + "k": int64(-9223372036854775808), "u": uint64(18446744073709551615)}}
