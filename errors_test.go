@@ -290,7 +290,7 @@ func TestInvalidResponses(t *testing.T) {
 	}
 }
 
-// "JSON null" decodes into nothing at all; every call must still refuse it.
+// A 204 with no body is no answer at all for a call that expects one.
 func TestNoContentAnswerIsInvalid(t *testing.T) {
 	c, mock := newMockClient(t)
 	recordJSON(mock, http.StatusNoContent, "")
