@@ -19,6 +19,7 @@ type pager struct {
 	pageCount int        // sent when positive
 	shape     string     // "data" or "items"
 	failPage  int        // answer this page with a 500
+	ignoreNum bool       // answer page 1 whatever page is asked for
 	queries   []string
 }
 
@@ -29,6 +30,9 @@ func (p *pager) respond(req *http.Request) (*http.Response, error) {
 	page, err := strconv.Atoi(req.URL.Query().Get("page"))
 	if err != nil {
 		return httpmock.NewStringResponse(400, `{"detail": "page is required"}`), nil
+	}
+	if p.ignoreNum {
+		page = 1
 	}
 	if page == p.failPage {
 		return httpmock.NewStringResponse(500, `{"detail": "boom"}`), nil
@@ -63,7 +67,7 @@ func TestAccountsAll(t *testing.T) {
 		opts      *ListOptions
 		stopAfter int // break out of the loop after this many accounts; 0: never
 		wantIDs   []string
-		wantErr   bool
+		wantErr   error
 		queries   []string
 	}{
 		{
@@ -102,7 +106,14 @@ func TestAccountsAll(t *testing.T) {
 			name:    "yields an error once and stops",
 			pager:   &pager{pages: [][]string{{"a", "b"}, {"c"}, {"d"}}, pageCount: 3, failPage: 2},
 			wantIDs: []string{"a", "b"},
-			wantErr: true,
+			wantErr: ErrServer,
+			queries: []string{"page=1", "page=2"},
+		},
+		{
+			name:    "a server that ignores page is not walked forever",
+			pager:   &pager{pages: [][]string{{"a", "b"}}, ignoreNum: true},
+			wantIDs: []string{"a", "b"},
+			wantErr: ErrInvalidResponse,
 			queries: []string{"page=1", "page=2"},
 		},
 		{
@@ -139,9 +150,9 @@ func TestAccountsAll(t *testing.T) {
 				}
 			}
 			require.Equal(t, tt.wantIDs, ids)
-			if tt.wantErr {
+			if tt.wantErr != nil {
 				require.Len(t, errs, 1)
-				require.ErrorIs(t, errs[0], ErrServer)
+				require.ErrorIs(t, errs[0], tt.wantErr)
 			} else {
 				require.Empty(t, errs)
 			}

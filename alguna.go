@@ -139,7 +139,7 @@ func WithMaxRetries(n int) Option {
 // (default 500ms to 30s). A server's Retry-After takes precedence.
 func WithRetryWait(minWait, maxWait time.Duration) Option {
 	return func(c *clientConfig) error {
-		if minWait < 0 || maxWait <= 0 {
+		if minWait <= 0 || maxWait <= 0 {
 			return fmt.Errorf("alguna: retry waits must be positive, got %s and %s", minWait, maxWait)
 		}
 		if minWait > maxWait {
@@ -302,11 +302,20 @@ func WithIdempotencyKey(key string) RequestOption {
 
 // WithHeader adds a header to one call, for example Alguna-Version to opt in
 // to a dated API version. It replaces a header of the same name set by the
-// SDK.
+// SDK, except Authorization (set from the client's key) and Idempotency-Key
+// (use WithIdempotencyKey, which checks it).
 func WithHeader(key, value string) RequestOption {
 	return func(r *requestConfig) {
 		if key == "" || strings.ContainsAny(key, " \t\r\n:") || strings.ContainsAny(value, "\r\n") {
 			r.problems = append(r.problems, fmt.Sprintf("header %q is not a valid header", key))
+			return
+		}
+		switch http.CanonicalHeaderKey(key) {
+		case "Authorization":
+			r.problems = append(r.problems, "the Authorization header comes from the client's API key; create another client for another key")
+			return
+		case "Idempotency-Key":
+			r.problems = append(r.problems, "set the idempotency key with WithIdempotencyKey")
 			return
 		}
 		if r.header == nil {
@@ -354,6 +363,9 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 	rc.apply(opts)
 	if len(rc.problems) > 0 {
 		return &ValidationError{Problems: rc.problems}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("alguna: %s %s not sent: %w", method, path, err)
 	}
 
 	u := c.baseURL + path

@@ -34,6 +34,7 @@ func TestNewClientErrors(t *testing.T) {
 		{"min wait over max wait", testKey, []Option{WithRetryWait(2*time.Second, time.Second)}, "exceeds maximum"},
 		{"negative min wait", testKey, []Option{WithRetryWait(-time.Second, time.Second)}, "must be positive"},
 		{"zero max wait", testKey, []Option{WithRetryWait(0, 0)}, "must be positive"},
+		{"zero min wait", testKey, []Option{WithRetryWait(0, time.Second)}, "must be positive"},
 		{"nil HTTP client", testKey, []Option{WithHTTPClient(nil)}, "HTTP client is nil"},
 		{"nil logger", testKey, []Option{WithLogger(nil)}, "logger is nil"},
 		{"user agent with a line break", testKey, []Option{WithUserAgent("app\r\nX: y")}, "line breaks"},

@@ -257,6 +257,14 @@ func TestValidation(t *testing.T) {
 			_, err := c.Accounts.Get(ctx, "acc_1", WithHeader("X-A", "v\r\nAuthorization: Bearer stolen"))
 			return err
 		}, []string{`header "X-A"`}},
+		{"Authorization header", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Get(ctx, "acc_1", WithHeader("authorization", "Bearer other"))
+			return err
+		}, []string{"Authorization header comes from the client's API key"}},
+		{"Idempotency-Key header", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Create(ctx, &AccountCreateParams{Name: "Acme"}, WithHeader("Idempotency-Key", "k"))
+			return err
+		}, []string{"WithIdempotencyKey"}},
 		{"bad options all reported", func(ctx context.Context, c *Client) error {
 			_, err := c.Accounts.Get(ctx, "acc_1", WithHeader("a b", "x"), WithIdempotencyKey(""))
 			return err
