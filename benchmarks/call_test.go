@@ -107,7 +107,7 @@ func benchCreateHand(b *testing.B) {
 		if err != nil {
 			return "", "", err
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		if resp.StatusCode/100 != 2 {
 			return "", "", fmt.Errorf("POST /accounts: %s", resp.Status)
 		}

@@ -56,7 +56,7 @@ func newTransport() *http.Transport {
 // readSink reads a sink's counters or fails the benchmark.
 func readSink(b *testing.B, baseURL string) sink.Stats {
 	b.Helper()
-	s, err := sink.Read(baseURL)
+	s, err := sink.Read(b.Context(), baseURL)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,13 +17,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -44,7 +45,12 @@ func main() {
 	flag.DurationVar(&o.maxWait, "max-wait", 15*time.Minute, "longest wait for -max-load")
 	flag.StringVar(&o.out, "out", "", "report to write (default: BENCHMARKS.md at the repository root)")
 	flag.Parse()
-	if err := run(o); err != nil {
+	// An interrupt stops the benchmark binary too, rather than leaving it
+	// running without its report.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
 		log.Fatal(err)
 	}
 }
@@ -64,11 +70,11 @@ type group struct {
 	benchtime string
 }
 
-func run(o options) error {
+func run(ctx context.Context, o options) error {
 	if o.count < 1 || o.events < 1 {
 		return errors.New("-count and -events must be positive")
 	}
-	modDir, err := moduleDir()
+	modDir, err := moduleDir(ctx)
 	if err != nil {
 		return err
 	}
@@ -82,16 +88,15 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	bin := filepath.Join(tmp, "benchmarks.test")
 	log.Print("building the benchmarks")
-	build := exec.Command("go", "test", "-c", "-o", bin, ".")
-	build.Dir = modDir
+	build := command(ctx, modDir, "go", "test", "-c", "-o", bin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building benchmarks: %w", err)
 	}
-	listed, err := output(modDir, bin, "-test.list", "^Benchmark")
+	listed, err := output(ctx, modDir, bin, "-test.list", "^Benchmark")
 	if err != nil {
 		return err
 	}
@@ -107,9 +112,9 @@ func run(o options) error {
 	if o.maxLoad > 0 {
 		waitForLoad(o.maxLoad, o.maxWait)
 	}
-	info := machine()
-	info.versions = peerVersions(modDir)
-	info.commit = commit(rootDir)
+	info := machine(ctx)
+	info.versions = peerVersions(ctx, modDir)
+	info.commit = commit(ctx, rootDir)
 	info.loadBefore = loadAvg()
 	info.started = time.Now().UTC()
 
@@ -117,7 +122,7 @@ func run(o options) error {
 	for pass := 1; pass <= o.count; pass++ {
 		for _, g := range groups {
 			log.Printf("pass %d/%d: %s (load %s)", pass, o.count, strings.Trim(g.pattern, "^$"), loadAvg())
-			out, err := output(modDir, bin, "-test.run", "^$", "-test.bench", g.pattern,
+			out, err := output(ctx, modDir, bin, "-test.run", "^$", "-test.bench", g.pattern,
 				"-test.benchmem", "-test.count", "1", "-test.benchtime", g.benchtime)
 			if err != nil {
 				return fmt.Errorf("%s: %w\n%s", g.pattern, err, out)
@@ -128,7 +133,7 @@ func run(o options) error {
 	info.finished = time.Now().UTC()
 	info.loadAfter = loadAvg()
 
-	if err := os.WriteFile(rawPath, raw.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(rawPath, raw.Bytes(), 0o644); err != nil { //nolint:gosec // G306: a file of the repository, meant to be read
 		return err
 	}
 	res, err := parse(raw.Bytes())
@@ -142,7 +147,7 @@ func run(o options) error {
 	info.rawPath = "benchmarks/results.txt"
 	info.modDir = modDir
 	report := render(info, res)
-	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil { //nolint:gosec // G306: a file of the repository, meant to be read
 		return err
 	}
 	log.Printf("wrote %s and %s", o.out, rawPath)
@@ -151,13 +156,13 @@ func run(o options) error {
 
 // moduleDir returns the directory of the benchmarks module, which must be
 // the module of the working directory.
-func moduleDir() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+func moduleDir(ctx context.Context) (string, error) {
+	out, err := command(ctx, "", "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	gomod := strings.TrimSpace(string(out))
-	data, err := os.ReadFile(gomod)
+	data, err := os.ReadFile(gomod) //nolint:gosec // G304: the path is go's own answer
 	if err != nil || !bytes.Contains(data, []byte("module github.com/alguna/alguna-go/benchmarks\n")) {
 		return "", fmt.Errorf("run this from the benchmarks module: %s", reproduce)
 	}
@@ -165,9 +170,8 @@ func moduleDir() (string, error) {
 }
 
 // output runs the test binary in dir and returns its standard output.
-func output(dir, bin string, args ...string) (string, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
+func output(ctx context.Context, dir, bin string, args ...string) (string, error) {
+	cmd := command(ctx, dir, bin, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	return string(out), err
@@ -175,7 +179,7 @@ func output(dir, bin string, args ...string) (string, error) {
 
 // keepResults copies benchmark output to w, keeping the configuration
 // header only the first time and dropping the PASS/ok trailer.
-func keepResults(w io.Writer, out string, header bool) {
+func keepResults(w *bytes.Buffer, out string, header bool) {
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		line := sc.Text()
@@ -183,7 +187,8 @@ func keepResults(w io.Writer, out string, header bool) {
 			strings.HasPrefix(line, "pkg:") || strings.HasPrefix(line, "cpu:")
 		switch {
 		case isHeader && header, strings.HasPrefix(line, "Benchmark"):
-			fmt.Fprintln(w, line)
+			w.WriteString(line)
+			w.WriteByte('\n')
 		}
 	}
 }
@@ -202,7 +207,7 @@ type info struct {
 	versions map[string]string
 }
 
-func machine() info {
+func machine(ctx context.Context) info {
 	i := info{cpu: "unknown", cores: runtime.NumCPU(), osArch: runtime.GOOS + "/" + runtime.GOARCH}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
@@ -212,7 +217,7 @@ func machine() info {
 			}
 		}
 	}
-	if out, err := exec.Command("go", "version").Output(); err == nil {
+	if out, err := command(ctx, "", "go", "version").Output(); err == nil {
 		i.goVersion = strings.TrimSpace(string(out))
 	} else {
 		i.goVersion = runtime.Version()
@@ -257,13 +262,13 @@ func waitForLoad(limit float64, maxWait time.Duration) {
 }
 
 // commit names the commit measured, marked when the tree has changes.
-func commit(root string) string {
-	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+func commit(ctx context.Context, root string) string {
+	out, err := command(ctx, root, "git", "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
 	c := strings.TrimSpace(string(out))
-	st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
+	st, err := command(ctx, root, "git", "status", "--porcelain", "--untracked-files=no").Output()
 	if err == nil && len(bytes.TrimSpace(st)) > 0 {
 		c += " (with uncommitted changes)"
 	}
@@ -278,11 +283,9 @@ var peers = []string{
 }
 
 // peerVersions reads the versions of the peers from the benchmarks module.
-func peerVersions(modDir string) map[string]string {
+func peerVersions(ctx context.Context, modDir string) map[string]string {
 	v := map[string]string{}
-	cmd := exec.Command("go", append([]string{"list", "-m", "-f", "{{.Path}} {{.Version}}"}, peers...)...)
-	cmd.Dir = modDir
-	out, err := cmd.Output()
+	out, err := command(ctx, modDir, "go", append([]string{"list", "-m", "-f", "{{.Path}} {{.Version}}"}, peers...)...).Output()
 	if err != nil {
 		return v
 	}
@@ -292,4 +295,12 @@ func peerVersions(modDir string) map[string]string {
 		}
 	}
 	return v
+}
+
+// command prepares a program to run in dir ("" for the working directory),
+// stopped when ctx ends.
+func command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // G204: runs go, git and the test binary built here, with arguments of this command's own
+	cmd.Dir = dir
+	return cmd
 }

@@ -16,7 +16,9 @@ func fakeRun(n int, lines map[string]string) string {
 			// Scale the first metric slightly per run so samples differ.
 			f := strings.Fields(metrics)
 			var v float64
-			fmt.Sscan(f[0], &v)
+			if _, err := fmt.Sscan(f[0], &v); err != nil {
+				panic(err)
+			}
 			f[0] = fmt.Sprint(v * (1 + float64(i)/1000))
 			fmt.Fprintf(&b, "Benchmark%s-2 \t 1000\t %s\n", name, strings.Join(f, " "))
 		}

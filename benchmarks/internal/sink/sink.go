@@ -12,6 +12,7 @@ package sink
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,7 +27,7 @@ import (
 	"time"
 )
 
-// EnvVar, when set to "1" in a process's environment, makes Main serve the
+// EnvVar is the environment variable that, set to "1", makes Main serve the
 // sinks instead of returning.
 const EnvVar = "ALGUNA_BENCH_SINK"
 
@@ -275,7 +276,7 @@ func Start() (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe)
+	cmd := exec.Command(exe) //nolint:gosec,noctx // G204: this very executable; Stop ends it
 	cmd.Env = append(os.Environ(), EnvVar+"=1")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -319,13 +320,17 @@ func (p *Process) Stop() error {
 }
 
 // Read fetches the counters of the sink at baseURL.
-func Read(baseURL string) (Stats, error) {
+func Read(ctx context.Context, baseURL string) (Stats, error) {
 	var s Stats
-	resp, err := http.Get(baseURL + statsPath)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+statsPath, nil)
 	if err != nil {
 		return s, err
 	}
-	defer resp.Body.Close()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return s, err
+	}
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return s, fmt.Errorf("sink stats: %s", resp.Status)
 	}
