@@ -63,8 +63,13 @@ func (g goal) status() string {
 
 func goals(r *results) []goal {
 	var gs []goal
+	// posthog-go is judged in whichever of its two set-ups was faster, so
+	// that the cap on its connections cannot flatter the Batcher.
 	q := r.ratio(batchAlguna, batchPostHog, "events/s")
-	gs = append(gs, goal{"Batcher events/s ÷ posthog-go events/s", "≥ 2.00×", q.String(), q.ok && q.value >= 2, q.ok})
+	if free := r.ratio(batchAlguna, batchPHFree, "events/s"); free.ok && (!q.ok || free.value < q.value) {
+		q = free
+	}
+	gs = append(gs, goal{"Batcher events/s ÷ posthog-go events/s (its faster set-up)", "≥ 2.00×", q.String(), q.ok && q.value >= 2, q.ok})
 	q = r.ratio(batchAlguna, batchWire, "events/s")
 	gs = append(gs, goal{"Batcher events/s ÷ wire limit", "≥ 0.50×", q.String(), q.ok && q.value >= 0.5, q.ok})
 	for _, size := range verifySizes {
@@ -116,7 +121,7 @@ func render(in info, r *results) string {
 	w("| Commit measured | %s |\n", in.commit)
 	w("| Peers | %s |\n", peerList(in.versions))
 	w("| Run | %s to %s UTC |\n", in.started.Format("2006-01-02 15:04:05"), in.finished.Format("15:04:05"))
-	w("| Load average (1, 5, 15 min) | before %s; after %s |\n", in.loadBefore, in.loadAfter)
+	w("| Load average (1, 5, 15 min) | before %s; after %s; highest 1-minute figure seen between passes %.2f |\n", in.loadBefore, in.loadAfter, in.loadMax)
 	w("| Runs | %d of each benchmark, interleaved; %d events per batching run; `-benchtime %s` otherwise |\n", in.count, in.events, in.benchtime)
 
 	w("\n## Reproduce\n\n")
@@ -131,7 +136,7 @@ func render(in info, r *results) string {
 
 	w("\n## Noise\n\n")
 	w("The machine is shared with other work. Each figure is the median of %d runs with its 95%% confidence interval (±), computed as benchstat does; the runs of all comparisons are interleaved, so a busy spell spreads over every client rather than landing on one. ", in.count)
-	w("The load average was %s before the run and %s after, on %d cores. ", in.loadBefore, in.loadAfter, in.cores)
+	w("The load average was %s before the run and %s after, on %d cores; the highest 1-minute figure seen between passes was %.2f. ", in.loadBefore, in.loadAfter, in.cores, in.loadMax)
 	if name, unit, pct := r.widest(); name != "" {
 		w("The widest interval is ±%.0f%% (%s, %s). ", pct, name, unit)
 	}
@@ -157,7 +162,7 @@ func renderBatching(w func(string, ...any), r *results, in info) {
 	rows := []struct{ name, label string }{
 		{batchAlguna, "alguna-go `Batcher`"},
 		{batchPostHog, "posthog-go"},
-		{batchPHFree, "posthog-go, connections not capped (not used for the goal)"},
+		{batchPHFree, "posthog-go, connections not capped"},
 		{batchWire, "wire limit (pre-encoded arrays, hand-written loop)"},
 	}
 	for _, row := range rows {
@@ -176,7 +181,7 @@ func renderBatching(w func(string, ...any), r *results, in info) {
 	w("- One op is one event; events are enqueued from GOMAXPROCS goroutines. The timer stops only after `Close` has returned, which for both clients means every event was sent and answered; the run then fails unless the sink decoded exactly that many events and the client reported every one delivered (Batcher `Stats`, posthog-go's success callback).\n")
 	w("- The same event for both: one account or distinct id, one event name, two flat properties (a string and an integer), a new UUID and the current time. The Batcher makes the UUID and timestamp itself; for posthog-go the loop calls `uuid.NewString()` (it would otherwise send an empty uuid) and the library stamps the time. posthog-go adds its `$lib` and `$lib_version` properties, which is why its events are bigger on the wire.\n")
 	w("- Batch size 100 for both, flush interval 100 ms for both (batches fill by size; the interval only flushes the tail).\n")
-	w("- Concurrency: 4 requests in flight for every client. The Batcher has `Concurrency: 4`; posthog-go's concurrency is not configurable (it starts a goroutine per batch, up to 1000), so its transport is capped at 4 connections (`MaxConnsPerHost: 4`). The \"not capped\" row runs it without that cap, as it would run by default, to show that the cap does not slow it down; its goroutines then each hold a connection instead of queueing for one. Every client gets its own, identical keep-alive transport, so none pays for reconnecting where another does not.\n")
+	w("- Concurrency: 4 requests in flight for every client. The Batcher has `Concurrency: 4`; posthog-go's concurrency is not configurable (it starts a goroutine per batch, up to 1000), so its transport is capped at 4 connections (`MaxConnsPerHost: 4`). The \"not capped\" row runs it without that cap, as it runs by default, so that the cap's effect can be seen: its goroutines then each hold a connection instead of queueing for one. The goal is judged against whichever of the two posthog-go rows is faster. Every client gets its own, identical keep-alive transport, so none pays for reconnecting where another does not.\n")
 	w("- Sinks: `httptest` servers in a separate process (the same test binary, started by `TestMain`), so allocations, peak heap and CPU profiles in the benchmark process are the client's alone. Each sink decodes every body fully into typed structs (Alguna: the event array; posthog: `{api_key, batch: [...]}`), checks each event's required fields, and answers its protocol's success (Alguna: `{\"ingested\": [ids], \"failed\": []}`; posthog: `{\"status\": 1}`). Neither client compresses its bodies in the versions compared, so both sinks decode plain JSON; the sinks would accept gzip if a client sent it.\n")
 	w("- Wire limit: %d goroutines post pre-encoded arrays of 100 events to the Alguna sink and discard the answer, with no validation, ids, encoding or answer decoding: the most any client could reach against this sink on this machine.\n", 4)
 	w("- CPU/event: user + system CPU time of each process (getrusage) over the run, divided by the events. It is the cost of the work, which a busy machine disturbs much less than elapsed time; throughput on 2 cores is bounded by the sum of the two.\n")

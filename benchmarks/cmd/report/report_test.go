@@ -30,6 +30,7 @@ func TestGoalsAndReport(t *testing.T) {
 	raw := fakeRun(6, map[string]string{
 		"Batching/client=alguna":                       "5000 ns/op 200000 events/s 2000 client-cpu-ns/event 700 B/op 3 allocs/op",
 		"Batching/client=posthog":                      "10000 ns/op 90000 events/s 7000 client-cpu-ns/event 2600 B/op 22 allocs/op",
+		"Batching/client=posthog-uncapped":             "10000 ns/op 95000 events/s 7000 client-cpu-ns/event 2600 B/op 22 allocs/op",
 		"Batching/client=wire-limit":                   "4000 ns/op 250000 events/s 1000 client-cpu-ns/event 225 B/op 0 allocs/op",
 		"CreateAccount/client=alguna":                  "80000 ns/op 7500 B/op 98 allocs/op",
 		"CreateAccount/client=hand-written":            "75000 ns/op 7200 B/op 87 allocs/op",
@@ -45,7 +46,7 @@ func TestGoalsAndReport(t *testing.T) {
 		t.Fatal("names must be kept without the GOMAXPROCS suffix")
 	}
 	want := map[string]string{
-		"Batcher events/s ÷ posthog-go events/s":                                                      "met",
+		"Batcher events/s ÷ posthog-go events/s (its faster set-up)":                                  "met",
 		"Batcher events/s ÷ wire limit":                                                               "met",
 		"`Verify` time ÷ Standard Webhooks `Verify`, 1KiB":                                            "**MISSED**",
 		"`Verify` allocs/op vs Standard Webhooks, 1KiB":                                               "met",
@@ -67,7 +68,7 @@ func TestGoalsAndReport(t *testing.T) {
 	}
 
 	out := render(info{cpu: "Test CPU", cores: 2, goVersion: "go version test", count: 6, command: reproduce}, r)
-	for _, s := range []string{"| Batcher events/s ÷ posthog-go events/s | ≥ 2.00× | 2.22× | met |", "Test CPU", reproduce, "goal(s) missed"} {
+	for _, s := range []string{"| Batcher events/s ÷ posthog-go events/s (its faster set-up) | ≥ 2.00× | 2.11× | met |", "Test CPU", reproduce, "goal(s) missed"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("report lacks %q", s)
 		}
