@@ -1,6 +1,9 @@
 // Command report runs the side-by-side benchmarks of this module and writes
 // BENCHMARKS.md at the root of the repository, with the raw benchmark output
-// beside it in benchmarks/results.txt for benchstat.
+// in benchmarks/results.txt (for benchstat) and the machine and run
+// information in benchmarks/results.json. The hand-written analysis in
+// benchmarks/analysis.md, if present, ends the report; -rerender rewrites the
+// report from the saved files without measuring again.
 //
 // Run it from the root of the repository:
 //
@@ -18,6 +21,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,6 +48,7 @@ func main() {
 	flag.Float64Var(&o.maxLoad, "max-load", 0, "wait until the 1-minute load average is at most this before starting (0: do not wait)")
 	flag.DurationVar(&o.maxWait, "max-wait", 15*time.Minute, "longest wait for -max-load")
 	flag.StringVar(&o.out, "out", "", "report to write (default: BENCHMARKS.md at the repository root)")
+	flag.BoolVar(&o.rerender, "rerender", false, "rewrite the report from the saved results of the last run, without measuring (after editing analysis.md)")
 	flag.Parse()
 	// An interrupt stops the benchmark binary too, rather than leaving it
 	// running without its report.
@@ -62,6 +67,7 @@ type options struct {
 	maxLoad   float64
 	maxWait   time.Duration
 	out       string
+	rerender  bool
 }
 
 // group is one comparison: the benchmarks it runs and how long each runs.
@@ -83,6 +89,10 @@ func run(ctx context.Context, o options) error {
 		o.out = filepath.Join(rootDir, "BENCHMARKS.md")
 	}
 	rawPath := filepath.Join(modDir, "results.txt")
+	infoPath := filepath.Join(modDir, "results.json")
+	if o.rerender {
+		return rerender(modDir, rawPath, infoPath, o.out)
+	}
 
 	tmp, err := os.MkdirTemp("", "alguna-bench-")
 	if err != nil {
@@ -113,15 +123,15 @@ func run(ctx context.Context, o options) error {
 		waitForLoad(o.maxLoad, o.maxWait)
 	}
 	info := machine(ctx)
-	info.versions = peerVersions(ctx, modDir)
-	info.commit = commit(ctx, rootDir)
-	info.loadBefore = loadAvg()
-	info.started = time.Now().UTC()
+	info.Versions = peerVersions(ctx, modDir)
+	info.Commit = commit(ctx, rootDir)
+	info.LoadBefore = loadAvg()
+	info.Started = time.Now().UTC()
 
 	var raw bytes.Buffer
 	for pass := 1; pass <= o.count; pass++ {
 		for _, g := range groups {
-			info.loadMax = max(info.loadMax, load1())
+			info.LoadMax = max(info.LoadMax, load1())
 			log.Printf("pass %d/%d: %s (load %s)", pass, o.count, strings.Trim(g.pattern, "^$"), loadAvg())
 			out, err := output(ctx, modDir, bin, "-test.run", "^$", "-test.bench", g.pattern,
 				"-test.benchmem", "-test.count", "1", "-test.benchtime", g.benchtime)
@@ -131,28 +141,51 @@ func run(ctx context.Context, o options) error {
 			keepResults(&raw, out, pass == 1)
 		}
 	}
-	info.finished = time.Now().UTC()
-	info.loadMax = max(info.loadMax, load1())
-	info.loadAfter = loadAvg()
+	info.Finished = time.Now().UTC()
+	info.LoadMax = max(info.LoadMax, load1())
+	info.LoadAfter = loadAvg()
 
 	if err := os.WriteFile(rawPath, raw.Bytes(), 0o644); err != nil { //nolint:gosec // G306: a file of the repository, meant to be read
 		return err
 	}
-	res, err := parse(raw.Bytes())
+	info.Command = reproduce
+	info.Events = o.events
+	info.Count = o.count
+	info.Benchtime = o.benchtime
+	info.RawPath = "benchmarks/results.txt"
+	saved, err := json.MarshalIndent(info, "", "\t")
 	if err != nil {
 		return err
 	}
-	info.command = reproduce
-	info.events = o.events
-	info.count = o.count
-	info.benchtime = o.benchtime
-	info.rawPath = "benchmarks/results.txt"
-	info.modDir = modDir
-	report := render(info, res)
-	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil { //nolint:gosec // G306: a file of the repository, meant to be read
+	if err := os.WriteFile(infoPath, append(saved, '\n'), 0o644); err != nil { //nolint:gosec // G306: a file of the repository, meant to be read
 		return err
 	}
-	log.Printf("wrote %s and %s", o.out, rawPath)
+	return rerender(modDir, rawPath, infoPath, o.out)
+}
+
+// rerender writes the report from saved results and run information.
+func rerender(modDir, rawPath, infoPath, out string) error {
+	raw, err := os.ReadFile(rawPath) //nolint:gosec // G304: a file of this module
+	if err != nil {
+		return err
+	}
+	res, err := parse(raw)
+	if err != nil {
+		return err
+	}
+	var in info
+	data, err := os.ReadFile(infoPath) //nolint:gosec // G304: a file of this module
+	if err == nil {
+		err = json.Unmarshal(data, &in)
+	}
+	if err != nil {
+		return fmt.Errorf("run information: %w", err)
+	}
+	in.modDir = modDir
+	if err := os.WriteFile(out, []byte(render(in, res)), 0o644); err != nil { //nolint:gosec // G306: a file of the repository, meant to be read
+		return err
+	}
+	log.Printf("wrote %s from %s", out, rawPath)
 	return nil
 }
 
@@ -195,38 +228,39 @@ func keepResults(w *bytes.Buffer, out string, header bool) {
 	}
 }
 
-// info describes the machine and the run.
+// info describes the machine and the run. It is saved beside the raw
+// results, so that -rerender can rewrite the report without measuring again.
 type info struct {
-	cpu, goVersion, osArch, kernel string
-	cores                          int
-	loadBefore, loadAfter          string
-	loadMax                        float64
-	started, finished              time.Time
-	commit, command                string
-	events, count                  int
-	benchtime, rawPath             string
-	modDir                         string
-	// versions maps each peer module's path to the version compared.
-	versions map[string]string
+	CPU, GoVersion, OSArch, Kernel string
+	Cores                          int
+	LoadBefore, LoadAfter          string
+	LoadMax                        float64
+	Started, Finished              time.Time
+	Commit, Command                string
+	Events, Count                  int
+	Benchtime, RawPath             string
+	// Versions maps each peer module's path to the version compared.
+	Versions map[string]string
+	modDir   string
 }
 
 func machine(ctx context.Context) info {
-	i := info{cpu: "unknown", cores: runtime.NumCPU(), osArch: runtime.GOOS + "/" + runtime.GOARCH}
+	i := info{CPU: "unknown", Cores: runtime.NumCPU(), OSArch: runtime.GOOS + "/" + runtime.GOARCH}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				i.cpu = strings.TrimSpace(v)
+				i.CPU = strings.TrimSpace(v)
 				break
 			}
 		}
 	}
 	if out, err := command(ctx, "", "go", "version").Output(); err == nil {
-		i.goVersion = strings.TrimSpace(string(out))
+		i.GoVersion = strings.TrimSpace(string(out))
 	} else {
-		i.goVersion = runtime.Version()
+		i.GoVersion = runtime.Version()
 	}
 	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		i.kernel = strings.TrimSpace(string(data))
+		i.Kernel = strings.TrimSpace(string(data))
 	}
 	return i
 }

@@ -97,7 +97,7 @@ func render(in info, r *results) string {
 
 	w("# Benchmarks\n\n")
 	w("alguna-go side by side with the libraries its users would otherwise pick, in one run on one machine, doing the same work. ")
-	w("This file is written by `%s`; do not edit it by hand.\n\n", in.command)
+	w("This file is written by `%s`; do not edit it by hand.\n\n", in.Command)
 
 	w("## Goals\n\n")
 	w("| Goal | Target | Measured | Status |\n|---|---|---|---|\n")
@@ -108,7 +108,7 @@ func render(in info, r *results) string {
 			missed = append(missed, g.what)
 		}
 	}
-	w("\nRatios are of medians over %d runs; \"not significant\" means a Mann-Whitney U test could not tell the two samples apart (p > 0.05).\n", in.count)
+	w("\nRatios are of medians over %d runs; \"not significant\" means a Mann-Whitney U test could not tell the two samples apart (p > 0.05).\n", in.Count)
 	if len(missed) > 0 {
 		w("\n**%d goal(s) missed:** %s. See the analysis at the end.\n", len(missed), strings.Join(missed, "; "))
 	} else {
@@ -117,17 +117,17 @@ func render(in info, r *results) string {
 
 	w("\n## Machine and run\n\n")
 	w("| | |\n|---|---|\n")
-	w("| CPU | %s |\n| Cores (logical, `runtime.NumCPU`) | %d |\n| Go | `%s` |\n| OS | %s, kernel %s |\n", in.cpu, in.cores, in.goVersion, in.osArch, in.kernel)
-	w("| Commit measured | %s |\n", in.commit)
-	w("| Peers | %s |\n", peerList(in.versions))
-	w("| Run | %s to %s UTC |\n", in.started.Format("2006-01-02 15:04:05"), in.finished.Format("15:04:05"))
-	w("| Load average (1, 5, 15 min) | before %s; after %s; highest 1-minute figure seen between passes %.2f |\n", in.loadBefore, in.loadAfter, in.loadMax)
-	w("| Runs | %d of each benchmark, interleaved; %d events per batching run; `-benchtime %s` otherwise |\n", in.count, in.events, in.benchtime)
+	w("| CPU | %s |\n| Cores (logical, `runtime.NumCPU`) | %d |\n| Go | `%s` |\n| OS | %s, kernel %s |\n", in.CPU, in.Cores, in.GoVersion, in.OSArch, in.Kernel)
+	w("| Commit measured | %s |\n", in.Commit)
+	w("| Peers | %s |\n", peerList(in.Versions))
+	w("| Run | %s to %s UTC |\n", in.Started.Format("2006-01-02 15:04:05"), in.Finished.Format("15:04:05"))
+	w("| Load average (1, 5, 15 min) | before %s; after %s; highest 1-minute figure seen between passes %.2f |\n", in.LoadBefore, in.LoadAfter, in.LoadMax)
+	w("| Runs | %d of each benchmark, interleaved; %d events per batching run; `-benchtime %s` otherwise |\n", in.Count, in.Events, in.Benchtime)
 
 	w("\n## Reproduce\n\n")
-	w("From the root of the repository:\n\n```sh\n%s\n```\n\n", in.command)
-	w("It builds the benchmarks module (`benchmarks/`, its own `go.mod`, so alguna-go's users never download the peers), runs every comparison %d times and rewrites this file, with the raw output in `%s`. ", in.count, in.rawPath)
-	w("`-max-load 1.5` first waits for a quieter machine; `-count`, `-events` and `-benchtime` change the run. To compare with benchstat instead:\n\n")
+	w("From the root of the repository:\n\n```sh\n%s\n```\n\n", in.Command)
+	w("It builds the benchmarks module (`benchmarks/`, its own `go.mod`, so alguna-go's users never download the peers), runs every comparison %d times and rewrites this file, with the raw output in `%s`. ", in.Count, in.RawPath)
+	w("`-max-load 1.5` first waits for a quieter machine; `-count`, `-events` and `-benchtime` change the run; `-rerender` rewrites this file from the saved results (`results.txt`, `results.json`) without measuring, for example after editing `benchmarks/analysis.md`. To compare with benchstat instead:\n\n")
 	w("```sh\ncd benchmarks\ngo test -run '^$' -bench . -benchmem -count 6 | tee new.txt\ngo tool benchstat -col /client new.txt   # batching and per-call\ngo tool benchstat -filter '.name:Verify' -col /lib new.txt\n```\n")
 
 	renderBatching(w, r, in)
@@ -135,8 +135,8 @@ func render(in info, r *results) string {
 	renderCall(w, r)
 
 	w("\n## Noise\n\n")
-	w("The machine is shared with other work. Each figure is the median of %d runs with its 95%% confidence interval (±), computed as benchstat does; the runs of all comparisons are interleaved, so a busy spell spreads over every client rather than landing on one. ", in.count)
-	w("The load average was %s before the run and %s after, on %d cores; the highest 1-minute figure seen between passes was %.2f. ", in.loadBefore, in.loadAfter, in.cores, in.loadMax)
+	w("The machine is shared with other work. Each figure is the median of %d runs with its 95%% confidence interval (±), computed as benchstat does; the runs of all comparisons are interleaved, so a busy spell spreads over every client rather than landing on one. ", in.Count)
+	w("The load average was %s before the run and %s after, on %d cores; the highest 1-minute figure seen between passes was %.2f. ", in.LoadBefore, in.LoadAfter, in.Cores, in.LoadMax)
 	if name, unit, pct := r.widest(); name != "" {
 		w("The widest interval is ±%.0f%% (%s, %s). ", pct, name, unit)
 	}
@@ -156,7 +156,7 @@ func renderBatching(w func(string, ...any), r *results, in info) {
 		w("Not measured in this run.\n")
 		return
 	}
-	w("alguna-go's `Batcher` against posthog-go, each sending %d events per run to its own minimal sink, and the wire limit.\n\n", in.events)
+	w("alguna-go's `Batcher` against posthog-go, each sending %d events per run to its own minimal sink, and the wire limit.\n\n", in.Events)
 	w("| Client | Events/s | Time/event | Client CPU/event | Sink CPU/event | Allocs/event | Bytes allocated/event | Peak heap | Wire bytes/event | Events/request | alguna-go ÷ this (events/s) |\n")
 	w("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	rows := []struct{ name, label string }{
@@ -185,7 +185,7 @@ func renderBatching(w func(string, ...any), r *results, in info) {
 	w("- Sinks: `httptest` servers in a separate process (the same test binary, started by `TestMain`), so allocations, peak heap and CPU profiles in the benchmark process are the client's alone. Each sink decodes every body fully into typed structs (Alguna: the event array; posthog: `{api_key, batch: [...]}`), checks each event's required fields, and answers its protocol's success (Alguna: `{\"ingested\": [ids], \"failed\": []}`; posthog: `{\"status\": 1}`). Neither client compresses its bodies in the versions compared, so both sinks decode plain JSON; the sinks would accept gzip if a client sent it.\n")
 	w("- Wire limit: %d goroutines post pre-encoded arrays of 100 events to the Alguna sink and discard the answer, with no validation, ids, encoding or answer decoding: the most any client could reach against this sink on this machine.\n", 4)
 	w("- CPU/event: user + system CPU time of each process (getrusage) over the run, divided by the events. It is the cost of the work, which a busy machine disturbs much less than elapsed time; throughput on 2 cores is bounded by the sum of the two.\n")
-	w("- Peak heap: the largest `/memory/classes/heap/objects:bytes` (runtime/metrics) sampled every millisecond during the run, in the client's process. The Batcher's is bounded by its `QueueSize` (default 10000 events; `Enqueue` waits for room). posthog-go's `Enqueue` does not wait while batches are in flight: it starts a goroutine per batch, so what it holds grows with the backlog, and its peak depends on the number of events sent (%d here).\n", in.events)
+	w("- Peak heap: the largest `/memory/classes/heap/objects:bytes` (runtime/metrics) sampled every millisecond during the run, in the client's process. The Batcher's is bounded by its `QueueSize` (default 10000 events; `Enqueue` waits for room). posthog-go's `Enqueue` does not wait while batches are in flight: it starts a goroutine per batch, so what it holds grows with the backlog, and its peak depends on the number of events sent (%d here).\n", in.Events)
 }
 
 func renderVerify(w func(string, ...any), r *results) {

@@ -67,7 +67,7 @@ func TestGoalsAndReport(t *testing.T) {
 		t.Errorf("alguna/posthog ratio %+v, want about 2.22 and significant", q)
 	}
 
-	out := render(info{cpu: "Test CPU", cores: 2, goVersion: "go version test", count: 6, command: reproduce}, r)
+	out := render(info{CPU: "Test CPU", Cores: 2, GoVersion: "go version test", Count: 6, Command: reproduce}, r)
 	for _, s := range []string{"| Batcher events/s ÷ posthog-go events/s (its faster set-up) | ≥ 2.00× | 2.11× | met |", "Test CPU", reproduce, "goal(s) missed"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("report lacks %q", s)
