@@ -128,7 +128,7 @@ func render(in info, r *results) string {
 	w("From the root of the repository:\n\n```sh\n%s\n```\n\n", in.Command)
 	w("It builds the benchmarks module (`benchmarks/`, its own `go.mod`, so alguna-go's users never download the peers), runs every comparison %d times and rewrites this file, with the raw output in `%s`. ", in.Count, in.RawPath)
 	w("`-max-load 1.5` first waits for a quieter machine; `-count`, `-events` and `-benchtime` change the run; `-rerender` rewrites this file from the saved results (`results.txt`, `results.json`) without measuring, for example after editing `benchmarks/analysis.md`. To compare with benchstat instead:\n\n")
-	w("```sh\ncd benchmarks\ngo test -run '^$' -bench . -benchmem -count 6 | tee new.txt\ngo tool benchstat -col /client new.txt   # batching and per-call\ngo tool benchstat -filter '.name:Verify' -col /lib new.txt\n```\n")
+	w("```sh\ncd benchmarks\ngo test -run '^$' -bench . -benchmem -count 6 | tee new.txt\ngo tool benchstat -filter '-.name:Verify' -col /client new.txt   # batching and per-call\ngo tool benchstat -filter '.name:Verify' -col /lib new.txt\n```\n")
 
 	renderBatching(w, r, in)
 	renderVerify(w, r)
@@ -136,7 +136,7 @@ func render(in info, r *results) string {
 
 	w("\n## Noise\n\n")
 	w("The machine is shared with other work. Each figure is the median of %d runs with its 95%% confidence interval (±), computed as benchstat does; the runs of all comparisons are interleaved, so a busy spell spreads over every client rather than landing on one. ", in.Count)
-	w("The load average was %s before the run and %s after, on %d cores; the highest 1-minute figure seen between passes was %.2f. ", in.LoadBefore, in.LoadAfter, in.Cores, in.LoadMax)
+	w("The load average was %s before the run and %s after, on %d cores; the highest 1-minute figure seen between passes was %.2f, of which the run itself accounts for up to about 2 (the benchmark and sink processes can keep both cores busy). ", in.LoadBefore, in.LoadAfter, in.Cores, in.LoadMax)
 	if name, unit, pct := r.widest(); name != "" {
 		w("The widest interval is ±%.0f%% (%s, %s). ", pct, name, unit)
 	}
