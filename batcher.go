@@ -47,16 +47,35 @@ type BatcherOptions struct {
 	DropWhenFull bool
 	// OnFailure receives every accepted event that will not be ingested,
 	// with the reason, exactly once. It is called from the Batcher's own
-	// goroutines (and from Close), never while holding a lock Enqueue needs;
-	// it must not call Close.
+	// goroutines (and from NewBatcher and Close), never while holding a lock
+	// Enqueue needs; it must not call Close. With a spool, a damaged record
+	// that NewBatcher cannot read back comes with no events and an error
+	// that matches ErrSpoolCorrupt and names the file and offset.
 	OnFailure func(events []Event, err error)
 	// RetryWaitMin and RetryWaitMax bound the Batcher's own backoff between
 	// attempts at a batch, on top of the client's retries (defaults 1s, 30s).
 	RetryWaitMin, RetryWaitMax time.Duration
+
+	// SpoolDir turns on the durable spool: Enqueue returns nil only once
+	// the event is written to a file in this directory and fsynced, and
+	// NewBatcher first sends what an earlier process left unsettled there,
+	// with the same uniqueIds and timestamps.
+	// Concurrent Enqueue calls share fsyncs. Only one Batcher may use a
+	// directory at a time; another gets ErrSpoolLocked. Empty: no spool,
+	// events live in memory only.
+	SpoolDir string
+	// MaxSpoolBytes bounds the disk the spool uses, default 1 GiB. At the
+	// bound Enqueue behaves as on a full queue: it waits for room, or
+	// answers ErrQueueFull with DropWhenFull.
+	MaxSpoolBytes int64
+	// SpoolSegmentBytes is the size at which the spool starts a new file,
+	// default 16 MiB. A file is deleted once every event in it is settled,
+	// so smaller files give disk back sooner; larger ones mean fewer files.
+	SpoolSegmentBytes int64
 }
 
 // BatcherStats counts what a Batcher did. After Close,
-// Enqueued == Ingested + Failed.
+// Enqueued + Replayed == Ingested + Failed.
 type BatcherStats struct {
 	// Enqueued is every event Enqueue accepted.
 	Enqueued int64
@@ -69,8 +88,20 @@ type BatcherStats struct {
 	Dropped int64
 	// Retried is every repeated request, by the client or by the Batcher.
 	Retried int64
-	// Pending is accepted events not settled yet.
+	// Pending is accepted (or replayed) events not settled yet.
 	Pending int64
+
+	// Replayed is every event NewBatcher read back from the spool, left
+	// unsettled by an earlier process.
+	Replayed int64
+	// Corrupt is every damaged or unreadable spool record skipped on
+	// replay; each was reported to OnFailure with ErrSpoolCorrupt.
+	Corrupt int64
+	// SpooledBytes is the disk the spool holds or has reserved now.
+	SpooledBytes int64
+	// Syncs is every fsync of the spool; concurrent Enqueue calls share
+	// them.
+	Syncs int64
 }
 
 // Batcher sends usage events in the background, in batches, with bounded
@@ -105,12 +136,22 @@ type Batcher struct {
 	closeErr  error
 
 	enqueued, ingested, failed, dropped, retried atomic.Int64
+
+	// spool is nil unless SpoolDir is set.
+	spool *spool
+	// pendingRefs says where each pending event is spooled (guarded by mu;
+	// nil without a spool).
+	pendingRefs []spoolRef
+	// replayDone is closed once the spool's backlog is all queued.
+	replayDone        chan struct{}
+	replayed, corrupt atomic.Int64
 }
 
 // batch is a group of events sent in one request. Its body and idempotency
 // key are fixed when it is first sent, so every retry is the same request.
 type batch struct {
 	events []Event
+	refs   []spoolRef // where events are spooled; nil without a spool
 	done   chan struct{}
 }
 
@@ -153,7 +194,12 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 	if o.QueueSize > 0 && o.MaxBatchSize > o.QueueSize {
 		o.MaxBatchSize = o.QueueSize
 	}
+	o.spoolOptions(&ps)
 	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	sp, backlog, err := openSpool(&o, s.client.logger)
+	if err != nil {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -169,12 +215,19 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 		runCtx:    runCtx,
 		cancelRun: cancel,
 		closeDone: make(chan struct{}),
+
+		spool:      sp,
+		replayDone: make(chan struct{}),
+	}
+	if sp != nil {
+		b.pendingRefs = make([]spoolRef, 0, o.MaxBatchSize)
 	}
 	b.workers.Add(o.Concurrency + 1)
 	for range o.Concurrency {
 		go b.work()
 	}
 	go b.tick()
+	b.replay(backlog)
 	return b, nil
 }
 
@@ -182,7 +235,9 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 // empty), and queues it. Invalid events are refused with a *ValidationError
 // and never queued. On a full queue Enqueue waits for room until ctx ends,
 // or answers ErrQueueFull at once when DropWhenFull is set. Once Enqueue
-// returns nil, the event is either ingested or reported to OnFailure.
+// returns nil, the event is either ingested or reported to OnFailure — with
+// a spool, even if the process dies first: it returns nil only once the
+// event is fsynced in SpoolDir.
 func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 	if p := e.problems(); len(p) > 0 {
 		return &ValidationError{Problems: p}
@@ -204,21 +259,43 @@ func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 			return fmt.Errorf("alguna: waiting for room in the batcher queue: %w", ctx.Err())
 		}
 	}
+	var ref spoolRef
+	if b.spool != nil {
+		var err error
+		if ref, err = b.spool.append(ctx, &e, b.opts.DropWhenFull, b.closing); err != nil {
+			<-b.room
+			if err == ErrQueueFull {
+				b.dropped.Add(1)
+			}
+			return err
+		}
+	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
+		// Not accepted, so it must not come back after a restart.
+		b.spool.settle([]spoolRef{ref})
 		<-b.room
 		return ErrBatcherClosed
 	}
-	b.pending = append(b.pending, e)
 	b.enqueued.Add(1)
-	var full *batch
-	if len(b.pending) >= b.opts.MaxBatchSize {
-		full = b.cutLocked()
-	}
+	full := b.pushLocked(e, ref)
 	b.mu.Unlock()
 	if full != nil {
 		b.batches <- full
+	}
+	return nil
+}
+
+// pushLocked adds an accepted event to the waiting ones, and returns the
+// batch they make when that fills it.
+func (b *Batcher) pushLocked(e Event, ref spoolRef) *batch {
+	b.pending = append(b.pending, e)
+	if b.spool != nil {
+		b.pendingRefs = append(b.pendingRefs, ref)
+	}
+	if len(b.pending) >= b.opts.MaxBatchSize {
+		return b.cutLocked()
 	}
 	return nil
 }
@@ -228,8 +305,11 @@ func (b *Batcher) cutLocked() *batch {
 	if len(b.pending) == 0 {
 		return nil
 	}
-	bt := &batch{events: b.pending, done: make(chan struct{})}
+	bt := &batch{events: b.pending, refs: b.pendingRefs, done: make(chan struct{})}
 	b.pending = make([]Event, 0, b.opts.MaxBatchSize)
+	if b.spool != nil {
+		b.pendingRefs = make([]spoolRef, 0, b.opts.MaxBatchSize)
+	}
 	b.queued[bt] = struct{}{}
 	return bt
 }
@@ -261,6 +341,11 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	b.mu.Unlock()
 	if closed {
 		return ErrBatcherClosed
+	}
+	select {
+	case <-b.replayDone:
+	case <-ctx.Done():
+		return fmt.Errorf("alguna: flushing batcher: %w", ctx.Err())
 	}
 	for _, done := range b.cut() {
 		select {
@@ -300,8 +385,13 @@ func (b *Batcher) close(ctx context.Context) error {
 	b.mu.Unlock()
 	close(b.closing)
 
-	waits := b.cut()
 	var ctxErr error
+	select {
+	case <-b.replayDone:
+	case <-ctx.Done():
+		ctxErr = ctx.Err()
+	}
+	waits := b.cut()
 wait:
 	for _, done := range waits {
 		select {
@@ -316,8 +406,10 @@ wait:
 	b.cancelRun()
 	b.workers.Wait()
 
-	// What no worker took is reported here.
+	// What no worker took is reported here, with what the spool's replay
+	// queued after the cut above.
 	b.mu.Lock()
+	b.cutLocked()
 	left := make([]*batch, 0, len(b.queued))
 	for q := range b.queued {
 		left = append(left, q)
@@ -332,15 +424,16 @@ wait:
 		b.fail(q.events, reason)
 		b.finish(q)
 	}
+	spoolErr := b.spool.close()
 
 	if n := b.failed.Load(); n > 0 || ctxErr != nil {
-		err := fmt.Errorf("alguna: batcher closed with %d of %d events not ingested", n, b.enqueued.Load())
+		err := fmt.Errorf("alguna: batcher closed with %d of %d events not ingested", n, b.enqueued.Load()+b.replayed.Load())
 		if ctxErr != nil {
 			err = fmt.Errorf("%w: %w", err, ctxErr)
 		}
-		return err
+		return errors.Join(err, spoolErr)
 	}
-	return nil
+	return spoolErr
 }
 
 // Stats returns the Batcher's counters.
@@ -351,8 +444,11 @@ func (b *Batcher) Stats() BatcherStats {
 		Failed:   b.failed.Load(),
 		Dropped:  b.dropped.Load(),
 		Retried:  b.retried.Load(),
+		Replayed: b.replayed.Load(),
+		Corrupt:  b.corrupt.Load(),
 	}
-	s.Pending = s.Enqueued - s.Ingested - s.Failed
+	s.SpooledBytes, s.Syncs = b.spool.spooled()
+	s.Pending = s.Enqueued + s.Replayed - s.Ingested - s.Failed
 	return s
 }
 
@@ -406,6 +502,7 @@ func (b *Batcher) take(bt *batch) bool {
 }
 
 func (b *Batcher) finish(bt *batch) {
+	b.spool.settle(bt.refs)
 	b.mu.Lock()
 	delete(b.inflight, bt)
 	b.mu.Unlock()
@@ -499,15 +596,20 @@ func (b *Batcher) settle(events []Event, failed []string) {
 	}
 }
 
-// fail reports events that will not be ingested.
+// fail reports events that will not be ingested and gives back their room.
 func (b *Batcher) fail(events []Event, err error) {
+	b.report(events, err)
+	b.release(len(events))
+}
+
+// report counts events as failed and passes them to OnFailure.
+func (b *Batcher) report(events []Event, err error) {
 	b.failed.Add(int64(len(events)))
 	b.client.logger.LogAttrs(context.Background(), slog.LevelError, "alguna: events not ingested",
 		slog.Int("events", len(events)), slog.String("error", err.Error()))
 	if b.opts.OnFailure != nil {
 		b.opts.OnFailure(events, err)
 	}
-	b.release(len(events))
 }
 
 func (b *Batcher) release(n int) {
