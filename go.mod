@@ -8,6 +8,7 @@ require (
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/shopspring/decimal v1.4.0
 	github.com/stretchr/testify v1.10.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (
