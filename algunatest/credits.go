@@ -1,6 +1,7 @@
 package algunatest
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -11,9 +12,11 @@ import (
 	"github.com/alguna/alguna-go"
 )
 
-// ledger is an account's credits of one type. Usage is taken from the grants
-// that expire first (grants without an expiry last); usage no grant covers is
-// overage, which later grants do not pay back: Alguna bills it instead.
+// ledger is an account's credits of one type. Usage is taken from grants in
+// Alguna's order: lowest priority first (no priority counts as 0), then the
+// one that expires first (no expiry last), then the oldest. Usage no grant
+// covers is overage, which later grants do not pay back: Alguna bills it
+// instead.
 type ledger struct {
 	grants  []*grant
 	used    decimal.Decimal // all usage, covered or not
@@ -30,6 +33,7 @@ type grant struct {
 	amount     decimal.Decimal
 	remaining  decimal.Decimal
 	reason     string
+	priority   *int
 	expiresAt  *time.Time
 	createdAt  time.Time
 }
@@ -40,7 +44,9 @@ type grantJSON struct {
 	CreditType alguna.CreditType `json:"creditType"`
 	Amount     string            `json:"amount"`
 	Reason     string            `json:"reason,omitempty"`
+	Priority   *int              `json:"priority,omitempty"`
 	ExpiresAt  string            `json:"expiresAt,omitempty"`
+	Status     string            `json:"status"`
 	CreatedAt  string            `json:"createdAt"`
 }
 
@@ -51,6 +57,8 @@ func (g *grant) json() grantJSON {
 		CreditType: g.creditType,
 		Amount:     formatAmount(g.amount),
 		Reason:     g.reason,
+		Priority:   g.priority,
+		Status:     "active",
 		CreatedAt:  formatTime(g.createdAt),
 	}
 	if g.expiresAt != nil {
@@ -94,9 +102,12 @@ func (l *ledger) consume(amount decimal.Decimal, now time.Time) {
 
 func (l *ledger) add(g *grant) {
 	l.grants = append(l.grants, g)
-	// Keep grants in the order they are consumed: earliest expiry first,
-	// then no expiry; ties in the order granted.
+	// Keep grants in the order they are consumed; the stable sort keeps
+	// ties in the order granted.
 	slices.SortStableFunc(l.grants, func(a, b *grant) int {
+		if c := cmp.Compare(priorityOf(a), priorityOf(b)); c != 0 {
+			return c
+		}
 		switch {
 		case a.expiresAt == nil && b.expiresAt == nil:
 			return 0
@@ -108,6 +119,13 @@ func (l *ledger) add(g *grant) {
 		return a.expiresAt.Compare(*b.expiresAt)
 	})
 	l.armed = true
+}
+
+func priorityOf(g *grant) int {
+	if g.priority == nil {
+		return 0
+	}
+	return *g.priority
 }
 
 func (a *account) ledger(t alguna.CreditType) *ledger {
@@ -123,6 +141,7 @@ type grantRequest struct {
 	CreditType alguna.CreditType `json:"creditType"`
 	Amount     json.RawMessage   `json:"amount"`
 	Reason     string            `json:"reason"`
+	Priority   *int              `json:"priority"`
 	ExpiresAt  *time.Time        `json:"expiresAt"`
 }
 
@@ -171,6 +190,7 @@ func (s *Server) grantCredits(r *http.Request, body []byte) (int, any) {
 		amount:     amount,
 		remaining:  amount,
 		reason:     req.Reason,
+		priority:   req.Priority,
 		expiresAt:  req.ExpiresAt,
 		createdAt:  now,
 	}

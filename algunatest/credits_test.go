@@ -30,6 +30,7 @@ func TestGrantCredits(t *testing.T) {
 		"creditType": "units",
 		"amount":     "50",
 		"reason":     "Welcome credits",
+		"status":     "active",
 		"createdAt":  "2025-03-03T17:06:07.473879Z",
 	}, g)
 
@@ -138,6 +139,22 @@ func TestGrantExpiry(t *testing.T) {
 	r := call(t, s, http.MethodGet, "/accounts/"+id+"/credits/balance?type=units", nil)
 	require.Equal(t, "100", decode[obj](t, r)["balance"])
 	require.Equal(t, "25", s.Usage(id, alguna.CreditTypeUnits).String())
+}
+
+// A lower priority is used first, before the grant that expires first.
+func TestGrantPriority(t *testing.T) {
+	start := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	clock := newFakeClock(start)
+	s := newServer(t, WithClock(clock.now))
+	s.SetMetric(Metric{EventName: "run", Aggregation: AggregationSum, Property: "n"})
+	id := createAccount(t, s, "Acme", "")
+	r := call(t, s, http.MethodPost, "/accounts/"+id+"/credits/grants", obj{"creditType": "units", "amount": "10", "priority": 1})
+	require.Equal(t, float64(1), decode[obj](t, r)["priority"])
+	call(t, s, http.MethodPost, "/accounts/"+id+"/credits/grants",
+		obj{"creditType": "units", "amount": "10", "priority": 5, "expiresAt": start.Add(time.Hour).Format(time.RFC3339)})
+	ingest(t, s, obj{"uniqueId": "e1", "account": id, "eventName": "run", "properties": obj{"n": 10}})
+	clock.add(2 * time.Hour)
+	require.Equal(t, "0", s.Balance(id, alguna.CreditTypeUnits).String(), "the priority-1 grant was used; the other expired unused")
 }
 
 // ingest posts events over raw HTTP and returns the answer.

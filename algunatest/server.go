@@ -39,11 +39,14 @@ type Server struct {
 	serveDone  chan struct{}
 	closing    chan struct{}
 	closeOnce  sync.Once
-	transport  *http.Transport
+	transport  *http.Transport // webhook deliveries
 	sender     *http.Client
-	sendCtx    context.Context
-	cancelSend context.CancelFunc
-	workers    sync.WaitGroup
+	// clientTransport carries the requests of the SDK clients Client hands
+	// out; it is the server's so that Close can shut their connections.
+	clientTransport *http.Transport
+	sendCtx         context.Context
+	cancelSend      context.CancelFunc
+	workers         sync.WaitGroup
 
 	mu sync.Mutex // guards everything below
 	st state
@@ -52,6 +55,10 @@ type Server struct {
 // state is everything the fake remembers. Only ever touched with Server.mu held.
 type state struct {
 	closed bool
+	// fresh holds connections that have not yet sent a request. Close
+	// drops them itself: http.Server.Shutdown would wait five seconds for
+	// each, and clients often hold such spare connections.
+	fresh map[net.Conn]struct{}
 
 	accounts     map[string]*account
 	accountOrder []*account // creation order, the default list order
@@ -270,8 +277,18 @@ func NewServer(opts ...Option) *Server {
 		// A webhook endpoint that redirects has not acknowledged the event.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	s.clientTransport = &http.Transport{
+		Proxy:       nil,
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		// Tests send from many goroutines at once; the standard two idle
+		// connections per host would make most of them dial anew.
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     30 * time.Second,
+	}
 	s.sendCtx, s.cancelSend = context.WithCancel(context.Background())
 	s.st = state{
+		fresh:      make(map[net.Conn]struct{}),
 		accounts:   make(map[string]*account),
 		aliases:    make(map[string]*account),
 		seenEvents: make(map[string]struct{}),
@@ -288,6 +305,7 @@ func NewServer(opts ...Option) *Server {
 	s.httpSrv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnState:         s.trackConn,
 	}
 	go func() {
 		defer close(s.serveDone)
@@ -305,7 +323,12 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.st.closed = true
+		fresh := s.st.fresh
+		s.st.fresh = nil
 		s.mu.Unlock()
+		for c := range fresh {
+			_ = c.Close()
+		}
 		close(s.closing)
 		s.cancelSend()
 
@@ -317,7 +340,26 @@ func (s *Server) Close() {
 		<-s.serveDone
 		s.workers.Wait()
 		s.transport.CloseIdleConnections()
+		s.clientTransport.CloseIdleConnections()
 	})
+}
+
+// trackConn keeps the set of connections that have not sent a request yet,
+// and refuses new ones once the server is closing.
+func (s *Server) trackConn(c net.Conn, cs http.ConnState) {
+	s.mu.Lock()
+	closed := s.st.closed
+	if !closed {
+		if cs == http.StateNew {
+			s.st.fresh[c] = struct{}{}
+		} else {
+			delete(s.st.fresh, c)
+		}
+	}
+	s.mu.Unlock()
+	if closed && cs == http.StateNew {
+		_ = c.Close()
+	}
 }
 
 // now is the server's clock, cut to the microsecond precision Alguna shows,

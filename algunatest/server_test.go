@@ -3,6 +3,7 @@ package algunatest
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -184,4 +185,18 @@ func TestConcurrentClients(t *testing.T) {
 		}
 	}
 	require.Equal(t, workers, depleted, "one depletion per account")
+}
+
+// A client may hold a connection it has not used yet; Close must not wait
+// for it (http.Server.Shutdown alone waits five seconds).
+func TestCloseDoesNotWaitForUnusedConnections(t *testing.T) {
+	s := NewServer()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.Equal(t, http.StatusOK, call(t, s, http.MethodGet, "/accounts", nil).status)
+
+	start := time.Now()
+	s.Close()
+	require.Less(t, time.Since(start), time.Second)
 }
