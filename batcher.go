@@ -1,0 +1,547 @@
+package alguna
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Errors the Batcher answers with.
+var (
+	// ErrBatcherClosed is returned by Enqueue and Flush after Close.
+	ErrBatcherClosed = errors.New("alguna: batcher is closed")
+	// ErrQueueFull is returned by Enqueue when the queue is full and
+	// BatcherOptions.DropWhenFull is set. The event was not accepted.
+	ErrQueueFull = errors.New("alguna: batcher queue is full")
+	// ErrEventRejected is passed to OnFailure for events Alguna named in the
+	// "failed" list of its answer.
+	ErrEventRejected = errors.New("alguna: event rejected by the API")
+)
+
+// BatcherOptions configures a Batcher. Zero values take the defaults.
+type BatcherOptions struct {
+	// MaxBatchSize is the most events one request carries: 1 to 100,
+	// default 100.
+	MaxBatchSize int
+	// FlushInterval is the longest an event waits for its batch to fill
+	// before it is sent anyway. Default 1s.
+	FlushInterval time.Duration
+	// QueueSize bounds every accepted event that is not settled yet —
+	// waiting, in flight or waiting to be retried — so memory stays bounded
+	// while Alguna is unreachable. Default 10000.
+	QueueSize int
+	// Concurrency is the number of requests in flight. Default 4.
+	Concurrency int
+	// DropWhenFull makes Enqueue answer ErrQueueFull at once on a full
+	// queue. By default Enqueue waits for room, which is what billing wants.
+	DropWhenFull bool
+	// OnFailure receives every accepted event that will not be ingested,
+	// with the reason, exactly once. It is called from the Batcher's own
+	// goroutines (and from Close), never while holding a lock Enqueue needs;
+	// it must not call Close.
+	OnFailure func(events []Event, err error)
+	// RetryWaitMin and RetryWaitMax bound the Batcher's own backoff between
+	// attempts at a batch, on top of the client's retries (defaults 1s, 30s).
+	RetryWaitMin, RetryWaitMax time.Duration
+}
+
+// BatcherStats counts what a Batcher did. After Close,
+// Enqueued == Ingested + Failed.
+type BatcherStats struct {
+	// Enqueued is every event Enqueue accepted.
+	Enqueued int64
+	// Ingested is every event Alguna accepted.
+	Ingested int64
+	// Failed is every accepted event that was not ingested; each went to
+	// OnFailure.
+	Failed int64
+	// Dropped is every event Enqueue refused with ErrQueueFull.
+	Dropped int64
+	// Retried is every repeated request, by the client or by the Batcher.
+	Retried int64
+	// Pending is accepted events not settled yet.
+	Pending int64
+}
+
+// Batcher sends usage events in the background, in batches, with bounded
+// memory. Events that cannot be delivered are never dropped silently: each
+// one is either ingested or passed to OnFailure.
+//
+// Create one per process with EventsService.NewBatcher, Enqueue from any
+// goroutine, and Close it on shutdown.
+type Batcher struct {
+	client *Client
+	opts   BatcherOptions
+
+	// room holds one token per accepted, unsettled event.
+	room chan struct{}
+	// batches feeds the workers. Its capacity is QueueSize, and every batch
+	// holds at least one accepted event, so sends never block.
+	batches chan *batch
+
+	mu       sync.Mutex
+	pending  []Event
+	queued   map[*batch]struct{} // cut, not yet taken by a worker
+	inflight map[*batch]struct{} // taken by a worker, not settled
+	closed   bool
+
+	closing   chan struct{} // closed when Close starts
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+	workers   sync.WaitGroup
+
+	closeOnce sync.Once
+	closeDone chan struct{}
+	closeErr  error
+
+	enqueued, ingested, failed, dropped, retried atomic.Int64
+}
+
+// batch is a group of events sent in one request. Its body and idempotency
+// key are fixed when it is first sent, so every retry is the same request.
+type batch struct {
+	events []Event
+	done   chan struct{}
+}
+
+// NewBatcher starts a Batcher that sends through this client.
+func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
+	var ps problems
+	switch {
+	case o.MaxBatchSize == 0:
+		o.MaxBatchSize = MaxEventsPerRequest
+	case o.MaxBatchSize < 1 || o.MaxBatchSize > MaxEventsPerRequest:
+		ps.add("MaxBatchSize must be 1 to %d, got %d", MaxEventsPerRequest, o.MaxBatchSize)
+	}
+	switch {
+	case o.FlushInterval == 0:
+		o.FlushInterval = time.Second
+	case o.FlushInterval < 0:
+		ps.add("FlushInterval must be positive, got %s", o.FlushInterval)
+	}
+	switch {
+	case o.QueueSize == 0:
+		o.QueueSize = 10000
+	case o.QueueSize < 0:
+		ps.add("QueueSize must be positive, got %d", o.QueueSize)
+	}
+	switch {
+	case o.Concurrency == 0:
+		o.Concurrency = 4
+	case o.Concurrency < 0:
+		ps.add("Concurrency must be positive, got %d", o.Concurrency)
+	}
+	if o.RetryWaitMin == 0 {
+		o.RetryWaitMin = time.Second
+	}
+	if o.RetryWaitMax == 0 {
+		o.RetryWaitMax = 30 * time.Second
+	}
+	if o.RetryWaitMin < 0 || o.RetryWaitMax < o.RetryWaitMin {
+		ps.add("retry waits must satisfy 0 < RetryWaitMin <= RetryWaitMax, got %s and %s", o.RetryWaitMin, o.RetryWaitMax)
+	}
+	if o.QueueSize > 0 && o.MaxBatchSize > o.QueueSize {
+		o.MaxBatchSize = o.QueueSize
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	b := &Batcher{
+		client:    s.client,
+		opts:      o,
+		room:      make(chan struct{}, o.QueueSize),
+		batches:   make(chan *batch, o.QueueSize),
+		pending:   make([]Event, 0, o.MaxBatchSize),
+		queued:    make(map[*batch]struct{}),
+		inflight:  make(map[*batch]struct{}),
+		closing:   make(chan struct{}),
+		runCtx:    runCtx,
+		cancelRun: cancel,
+		closeDone: make(chan struct{}),
+	}
+	b.workers.Add(o.Concurrency + 1)
+	for range o.Concurrency {
+		go b.work()
+	}
+	go b.tick()
+	return b, nil
+}
+
+// Enqueue validates e, fixes its UniqueID and Timestamp (filling them when
+// empty), and queues it. Invalid events are refused with a *ValidationError
+// and never queued. On a full queue Enqueue waits for room until ctx ends,
+// or answers ErrQueueFull at once when DropWhenFull is set. Once Enqueue
+// returns nil, the event is either ingested or reported to OnFailure.
+func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
+	if p := e.problems(); len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	e.fill(time.Now())
+	if b.opts.DropWhenFull {
+		select {
+		case b.room <- struct{}{}:
+		default:
+			b.dropped.Add(1)
+			return ErrQueueFull
+		}
+	} else {
+		select {
+		case b.room <- struct{}{}:
+		case <-b.closing:
+			return ErrBatcherClosed
+		case <-ctx.Done():
+			return fmt.Errorf("alguna: waiting for room in the batcher queue: %w", ctx.Err())
+		}
+	}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		<-b.room
+		return ErrBatcherClosed
+	}
+	b.pending = append(b.pending, e)
+	b.enqueued.Add(1)
+	var full *batch
+	if len(b.pending) >= b.opts.MaxBatchSize {
+		full = b.cutLocked()
+	}
+	b.mu.Unlock()
+	if full != nil {
+		b.batches <- full
+	}
+	return nil
+}
+
+// cutLocked turns the waiting events into a batch for the workers.
+func (b *Batcher) cutLocked() *batch {
+	if len(b.pending) == 0 {
+		return nil
+	}
+	bt := &batch{events: b.pending, done: make(chan struct{})}
+	b.pending = make([]Event, 0, b.opts.MaxBatchSize)
+	b.queued[bt] = struct{}{}
+	return bt
+}
+
+// cut sends the waiting events now, whatever their number.
+func (b *Batcher) cut() []chan struct{} {
+	b.mu.Lock()
+	bt := b.cutLocked()
+	waits := make([]chan struct{}, 0, len(b.queued)+len(b.inflight))
+	for q := range b.queued {
+		waits = append(waits, q.done)
+	}
+	for q := range b.inflight {
+		waits = append(waits, q.done)
+	}
+	b.mu.Unlock()
+	if bt != nil {
+		b.batches <- bt
+	}
+	return waits
+}
+
+// Flush returns once every event enqueued before the call is ingested or
+// reported to OnFailure, or when ctx ends. Batches waiting to be retried are
+// waited for, not given up.
+func (b *Batcher) Flush(ctx context.Context) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return ErrBatcherClosed
+	}
+	for _, done := range b.cut() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("alguna: flushing batcher: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Close stops intake, sends everything queued, and keeps retrying failed
+// batches until they are delivered or ctx ends. Then every event still
+// undelivered goes to OnFailure, exactly once, and Close returns an error
+// that says how many. Close waits for the Batcher's goroutines to exit. It is
+// safe to call more than once; later calls wait for the first and return its
+// result.
+func (b *Batcher) Close(ctx context.Context) error {
+	first := false
+	b.closeOnce.Do(func() { first = true })
+	if first {
+		b.closeErr = b.close(ctx)
+		close(b.closeDone)
+		return b.closeErr
+	}
+	select {
+	case <-b.closeDone:
+		return b.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("alguna: waiting for batcher to close: %w", ctx.Err())
+	}
+}
+
+func (b *Batcher) close(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	close(b.closing)
+
+	waits := b.cut()
+	var ctxErr error
+wait:
+	for _, done := range waits {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			ctxErr = ctx.Err()
+			break wait
+		}
+	}
+	// Delivered or out of time: either way the workers stop now. A worker
+	// that holds a batch settles it before it exits.
+	b.cancelRun()
+	b.workers.Wait()
+
+	// What no worker took is reported here.
+	b.mu.Lock()
+	left := make([]*batch, 0, len(b.queued))
+	for q := range b.queued {
+		left = append(left, q)
+		delete(b.queued, q)
+	}
+	b.mu.Unlock()
+	reason := ErrBatcherClosed
+	if ctxErr != nil {
+		reason = fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, ctxErr)
+	}
+	for _, q := range left {
+		b.fail(q.events, reason)
+		b.finish(q)
+	}
+
+	if n := b.failed.Load(); n > 0 || ctxErr != nil {
+		err := fmt.Errorf("alguna: batcher closed with %d of %d events not ingested", n, b.enqueued.Load())
+		if ctxErr != nil {
+			err = fmt.Errorf("%w: %w", err, ctxErr)
+		}
+		return err
+	}
+	return nil
+}
+
+// Stats returns the Batcher's counters.
+func (b *Batcher) Stats() BatcherStats {
+	s := BatcherStats{
+		Enqueued: b.enqueued.Load(),
+		Ingested: b.ingested.Load(),
+		Failed:   b.failed.Load(),
+		Dropped:  b.dropped.Load(),
+		Retried:  b.retried.Load(),
+	}
+	s.Pending = s.Enqueued - s.Ingested - s.Failed
+	return s
+}
+
+// tick sends partly filled batches once FlushInterval has passed.
+func (b *Batcher) tick() {
+	defer b.workers.Done()
+	t := time.NewTicker(b.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.mu.Lock()
+			bt := b.cutLocked()
+			b.mu.Unlock()
+			if bt != nil {
+				b.batches <- bt
+			}
+		case <-b.closing:
+			return
+		}
+	}
+}
+
+func (b *Batcher) work() {
+	defer b.workers.Done()
+	for {
+		select {
+		case bt := <-b.batches:
+			if !b.take(bt) {
+				continue
+			}
+			b.deliver(bt.events)
+			b.finish(bt)
+		case <-b.runCtx.Done():
+			return
+		}
+	}
+}
+
+// take moves a batch from queued to in flight; false if Close has already
+// reported it.
+func (b *Batcher) take(bt *batch) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.queued[bt]; !ok {
+		return false
+	}
+	delete(b.queued, bt)
+	b.inflight[bt] = struct{}{}
+	return true
+}
+
+func (b *Batcher) finish(bt *batch) {
+	b.mu.Lock()
+	delete(b.inflight, bt)
+	b.mu.Unlock()
+	close(bt.done)
+}
+
+// deliver sends events until each one is settled: ingested, refused, or
+// given up when the Batcher stops. It returns only then.
+func (b *Batcher) deliver(events []Event) {
+	body := encodeEvents(events)
+	key := uuid.NewString()
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			b.retried.Add(1)
+		}
+		var res ingestAnswer
+		err := b.client.do(b.runCtx, http.MethodPost, "/events", nil, body, &res,
+			[]RequestOption{WithIdempotencyKey(key), withRetryCounter(&b.retried)})
+		if err == nil {
+			b.settle(events, res.Failed)
+			return
+		}
+		if b.runCtx.Err() != nil {
+			b.fail(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
+			return
+		}
+		if refusedAsBatch(err) && len(events) > 1 {
+			// One bad event must not cost the others: halve the batch until
+			// the refusal is pinned on the events that cause it.
+			half := len(events) / 2
+			b.deliver(events[:half])
+			b.deliver(events[half:])
+			return
+		}
+		if !retryable(err) {
+			b.fail(events, err)
+			return
+		}
+		wait := backoff(b.opts.RetryWaitMin, b.opts.RetryWaitMax, attempt, nil)
+		b.client.logger.LogAttrs(b.runCtx, slog.LevelWarn, "alguna: batch not delivered, will retry",
+			slog.Int("events", len(events)), slog.Int("attempt", attempt+1),
+			slog.Duration("wait", wait), slog.String("error", err.Error()))
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-b.runCtx.Done():
+			t.Stop()
+			b.fail(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
+			return
+		}
+	}
+}
+
+// ingestAnswer decodes only what the Batcher needs: which events failed.
+// The ingested ids stay raw, which saves an allocation per event.
+type ingestAnswer struct {
+	Ingested json.RawMessage `json:"ingested"`
+	Failed   []string        `json:"failed"`
+}
+
+func (a *ingestAnswer) check() error {
+	if a.Ingested == nil && a.Failed == nil {
+		return errors.New(`answer has neither "ingested" nor "failed"`)
+	}
+	return nil
+}
+
+// settle records an answer: events named in failed go to OnFailure, the rest
+// were ingested.
+func (b *Batcher) settle(events []Event, failed []string) {
+	if len(failed) == 0 {
+		b.ingested.Add(int64(len(events)))
+		b.release(len(events))
+		return
+	}
+	names := make(map[string]struct{}, len(failed))
+	for _, id := range failed {
+		names[id] = struct{}{}
+	}
+	var bad []Event
+	for _, e := range events {
+		if _, ok := names[e.UniqueID]; ok {
+			bad = append(bad, e)
+		}
+	}
+	good := len(events) - len(bad)
+	b.ingested.Add(int64(good))
+	b.release(good)
+	if len(bad) > 0 {
+		b.fail(bad, ErrEventRejected)
+	}
+}
+
+// fail reports events that will not be ingested.
+func (b *Batcher) fail(events []Event, err error) {
+	b.failed.Add(int64(len(events)))
+	b.client.logger.LogAttrs(context.Background(), slog.LevelError, "alguna: events not ingested",
+		slog.Int("events", len(events)), slog.String("error", err.Error()))
+	if b.opts.OnFailure != nil {
+		b.opts.OnFailure(events, err)
+	}
+	b.release(len(events))
+}
+
+func (b *Batcher) release(n int) {
+	for range n {
+		<-b.room
+	}
+}
+
+// refusedAsBatch tells a refusal of the request's content (which may come
+// from a single event) from a refusal of the caller.
+func refusedAsBatch(err error) bool {
+	var apiErr *Error
+	return errors.As(err, &apiErr) &&
+		(apiErr.StatusCode == http.StatusBadRequest || apiErr.StatusCode == http.StatusUnprocessableEntity ||
+			apiErr.StatusCode == http.StatusRequestEntityTooLarge)
+}
+
+// retryable tells whether a batch that failed may succeed later. Answers
+// that are not the expected JSON are retried: the uniqueIds make resending
+// harmless, and giving up would lose the events.
+func retryable(err error) bool {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr.Temporary()
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return false
+	}
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
+		return false
+	}
+	return true
+}

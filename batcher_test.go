@@ -1,0 +1,473 @@
+package alguna_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/alguna/alguna-go"
+)
+
+// sink is a minimal POST /events endpoint whose behaviour a test can steer.
+type sink struct {
+	srv *httptest.Server
+	tr  *http.Transport
+
+	mu       sync.Mutex
+	seen     map[string]int // uniqueId → times received
+	sizes    []int
+	keys     map[string][]string // idempotency key → uniqueIds of its body
+	failIDs  map[string]bool     // answered in "failed"
+	poison   string              // a batch holding this eventName is refused with 400
+	requests int
+
+	status  atomic.Int32  // answer for every request when non-zero
+	release chan struct{} // when set, requests wait for it
+	arrived chan struct{} // one send per request, when set
+}
+
+type sinkEvent struct {
+	UniqueID  string    `json:"uniqueId"`
+	Account   string    `json:"account"`
+	EventName string    `json:"eventName"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+func newSink(t testing.TB) *sink {
+	s := &sink{seen: map[string]int{}, keys: map[string][]string{}, failIDs: map[string]bool{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.tr = &http.Transport{}
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *sink) close() {
+	s.srv.Close()
+	s.tr.CloseIdleConnections()
+}
+
+func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
+	if s.arrived != nil {
+		s.arrived <- struct{}{}
+	}
+	if s.release != nil {
+		select {
+		case <-s.release:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if code := s.status.Load(); code != 0 {
+		s.mu.Lock()
+		s.requests++
+		s.mu.Unlock()
+		w.WriteHeader(int(code))
+		fmt.Fprintf(w, `{"status":%d,"detail":"steered failure"}`, code)
+		return
+	}
+	var events []sinkEvent
+	if err := json.NewDecoder(r.Body).Decode(&events); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	for _, e := range events {
+		if s.poison != "" && e.EventName == s.poison {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"status":400,"detail":"poison event"}`)
+			return
+		}
+	}
+	ids := make([]string, 0, len(events))
+	var ingested, failed []string
+	for _, e := range events {
+		ids = append(ids, e.UniqueID)
+		if s.failIDs[e.UniqueID] {
+			failed = append(failed, e.UniqueID)
+			continue
+		}
+		s.seen[e.UniqueID]++
+		ingested = append(ingested, e.UniqueID)
+	}
+	key := r.Header.Get("Idempotency-Key")
+	s.keys[key] = ids
+	s.sizes = append(s.sizes, len(events))
+	_ = json.NewEncoder(w).Encode(map[string][]string{"ingested": nonNil(ingested), "failed": nonNil(failed)})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (s *sink) distinct() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seen)
+}
+
+func (s *sink) client(t testing.TB, opts ...alguna.Option) *alguna.Client {
+	base := []alguna.Option{
+		alguna.WithBaseURL(s.srv.URL),
+		alguna.WithHTTPClient(&http.Client{Transport: s.tr}),
+		alguna.WithRetryWait(time.Millisecond, 2*time.Millisecond),
+		alguna.WithMaxRetries(1),
+	}
+	c, err := alguna.NewClient("test-key", append(base, opts...)...)
+	require.NoError(t, err)
+	return c
+}
+
+// failures collects what OnFailure receives.
+type failures struct {
+	mu     sync.Mutex
+	byID   map[string]int
+	errors []error
+}
+
+func (f *failures) record(events []alguna.Event, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.byID == nil {
+		f.byID = map[string]int{}
+	}
+	for _, e := range events {
+		f.byID[e.UniqueID]++
+	}
+	f.errors = append(f.errors, err)
+}
+
+func (f *failures) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.byID)
+}
+
+func usage(i int) alguna.Event {
+	return alguna.Event{
+		Account:    "acc_1",
+		EventName:  "api_call",
+		Properties: map[string]any{"n": i, "endpoint": "/v1/analyze"},
+	}
+}
+
+func fastBatcher(t testing.TB, c *alguna.Client, o alguna.BatcherOptions) *alguna.Batcher {
+	if o.RetryWaitMin == 0 {
+		o.RetryWaitMin, o.RetryWaitMax = time.Millisecond, 5*time.Millisecond
+	}
+	b, err := c.Events.NewBatcher(o)
+	require.NoError(t, err)
+	return b
+}
+
+func TestBatcherDeliversEverythingInBatches(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	s := newSink(t)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{MaxBatchSize: 40, FlushInterval: time.Hour})
+	ctx := context.Background()
+	for i := range 250 {
+		require.NoError(t, b.Enqueue(ctx, usage(i)))
+	}
+	require.NoError(t, b.Flush(ctx))
+	require.Equal(t, 250, s.distinct())
+	s.mu.Lock()
+	total := 0
+	for _, n := range s.sizes {
+		require.LessOrEqual(t, n, 40)
+		total += n
+	}
+	s.mu.Unlock()
+	require.Equal(t, 250, total, "no event sent twice without a failure")
+
+	require.NoError(t, b.Close(ctx))
+	require.Equal(t, alguna.BatcherStats{Enqueued: 250, Ingested: 250}, b.Stats())
+	s.close()
+	goleak.VerifyNone(t, ignore)
+}
+
+func TestBatcherFlushIntervalSendsPartialBatch(t *testing.T) {
+	s := newSink(t)
+	s.arrived = make(chan struct{}, 1)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: 5 * time.Millisecond})
+	defer b.Close(context.Background())
+	require.NoError(t, b.Enqueue(context.Background(), usage(1)))
+	select {
+	case <-s.arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone event was not sent after the flush interval")
+	}
+}
+
+func TestBatcherEnqueueValidates(t *testing.T) {
+	s := newSink(t)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{})
+	defer b.Close(context.Background())
+	err := b.Enqueue(context.Background(), alguna.Event{EventName: "api_call", Properties: map[string]any{"isTrial": true}})
+	var ve *alguna.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Len(t, ve.Problems, 2)
+	require.Contains(t, ve.Error(), "account is required")
+	require.Contains(t, ve.Error(), `property "isTrial": bool values are not accepted`)
+	require.Zero(t, b.Stats().Enqueued)
+}
+
+func TestBatcherKeepsIDsAndTimestamps(t *testing.T) {
+	s := newSink(t)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: time.Hour})
+	ts := time.Date(2025, 3, 9, 15, 3, 17, 0, time.UTC)
+	require.NoError(t, b.Enqueue(context.Background(), alguna.Event{UniqueID: "evt_123456", Account: "acc_abc123", EventName: "api_call", Timestamp: ts}))
+	require.NoError(t, b.Enqueue(context.Background(), usage(2)))
+	require.NoError(t, b.Close(context.Background()))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Equal(t, 1, s.seen["evt_123456"])
+	require.Len(t, s.seen, 2)
+}
+
+func TestBatcherReportsEventsNamedFailed(t *testing.T) {
+	s := newSink(t)
+	s.failIDs["bad-1"], s.failIDs["bad-2"] = true, true
+	var f failures
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: time.Hour, OnFailure: f.record})
+	for _, id := range []string{"ok-1", "bad-1", "ok-2", "bad-2"} {
+		e := usage(0)
+		e.UniqueID = id
+		require.NoError(t, b.Enqueue(context.Background(), e))
+	}
+	require.NoError(t, b.Flush(context.Background()))
+	require.Equal(t, map[string]int{"bad-1": 1, "bad-2": 1}, f.byID)
+	require.ErrorIs(t, f.errors[0], alguna.ErrEventRejected)
+	require.Error(t, b.Close(context.Background()), "Close says events were not ingested")
+	require.Equal(t, alguna.BatcherStats{Enqueued: 4, Ingested: 2, Failed: 2}, b.Stats())
+}
+
+func TestBatcherIsolatesARefusedEvent(t *testing.T) {
+	s := newSink(t)
+	s.poison = "poison"
+	var f failures
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: time.Hour, OnFailure: f.record})
+	for i := range 100 {
+		e := usage(i)
+		e.UniqueID = fmt.Sprintf("e-%03d", i)
+		if i == 37 {
+			e.EventName = "poison"
+		}
+		require.NoError(t, b.Enqueue(context.Background(), e))
+	}
+	require.NoError(t, b.Flush(context.Background()))
+	require.Equal(t, map[string]int{"e-037": 1}, f.byID)
+	var apiErr *alguna.Error
+	require.ErrorAs(t, f.errors[0], &apiErr)
+	require.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
+	require.Equal(t, 99, s.distinct())
+	_ = b.Close(context.Background())
+	st := b.Stats()
+	require.Equal(t, int64(99), st.Ingested)
+	require.Equal(t, int64(1), st.Failed)
+}
+
+func TestBatcherCloseGivesUpOnDeadServerAndReportsEachEventOnce(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	s := newSink(t)
+	s.status.Store(http.StatusServiceUnavailable)
+	var f failures
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{MaxBatchSize: 10, FlushInterval: time.Millisecond, OnFailure: f.record})
+	for i := range 95 {
+		require.NoError(t, b.Enqueue(context.Background(), usage(i)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := b.Close(ctx)
+	require.Error(t, err)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Contains(t, err.Error(), "95 of 95 events not ingested")
+	require.Equal(t, 95, f.count())
+	for id, n := range f.byID {
+		require.Equal(t, 1, n, "event %s reported %d times", id, n)
+	}
+	for _, e := range f.errors {
+		require.ErrorIs(t, e, alguna.ErrBatcherClosed)
+	}
+	st := b.Stats()
+	require.Equal(t, alguna.BatcherStats{Enqueued: 95, Failed: 95, Retried: st.Retried}, st)
+	require.Positive(t, st.Retried)
+	// The second Close returns the same answer at once.
+	require.Equal(t, err, b.Close(context.Background()))
+	s.close()
+	goleak.VerifyNone(t, ignore)
+}
+
+func TestBatcherOutageThatEnds(t *testing.T) {
+	s := newSink(t)
+	s.status.Store(http.StatusBadGateway)
+	var f failures
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{MaxBatchSize: 25, FlushInterval: time.Millisecond, OnFailure: f.record})
+	for i := range 100 {
+		require.NoError(t, b.Enqueue(context.Background(), usage(i)))
+	}
+	// Let the outage be felt, then end it.
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.requests >= 8
+	}, 10*time.Second, time.Millisecond)
+	s.status.Store(0)
+	require.NoError(t, b.Flush(context.Background()))
+	require.NoError(t, b.Close(context.Background()))
+	require.Equal(t, 100, s.distinct())
+	require.Zero(t, f.count())
+	st := b.Stats()
+	require.Equal(t, int64(100), st.Ingested)
+	require.Positive(t, st.Retried)
+}
+
+func TestBatcherRetriesResendTheSameBatch(t *testing.T) {
+	s := newSink(t)
+	s.status.Store(http.StatusTooManyRequests)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: time.Hour})
+	for i := range 7 {
+		require.NoError(t, b.Enqueue(context.Background(), usage(i)))
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- b.Flush(context.Background()) }()
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.requests >= 4
+	}, 10*time.Second, time.Millisecond)
+	s.status.Store(0)
+	require.NoError(t, <-flushed)
+	require.NoError(t, b.Close(context.Background()))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Len(t, s.keys, 1, "one idempotency key for the batch across all its attempts")
+	require.Len(t, s.seen, 7)
+}
+
+func TestBatcherDropWhenFull(t *testing.T) {
+	s := newSink(t)
+	s.release = make(chan struct{})
+	s.arrived = make(chan struct{}, 10)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{MaxBatchSize: 1, QueueSize: 2, Concurrency: 1, DropWhenFull: true})
+	require.NoError(t, b.Enqueue(context.Background(), usage(1)))
+	require.NoError(t, b.Enqueue(context.Background(), usage(2)))
+	<-s.arrived // one batch is in flight and held; the queue holds two events.
+	require.ErrorIs(t, b.Enqueue(context.Background(), usage(3)), alguna.ErrQueueFull)
+	require.Equal(t, int64(1), b.Stats().Dropped)
+	close(s.release)
+	require.NoError(t, b.Close(context.Background()))
+	require.Equal(t, alguna.BatcherStats{Enqueued: 2, Ingested: 2, Dropped: 1}, b.Stats())
+}
+
+func TestBatcherEnqueueWaitsForRoom(t *testing.T) {
+	s := newSink(t)
+	s.release = make(chan struct{})
+	s.arrived = make(chan struct{}, 10)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{MaxBatchSize: 1, QueueSize: 1, Concurrency: 1})
+	require.NoError(t, b.Enqueue(context.Background(), usage(1)))
+	<-s.arrived
+
+	// A context that ends frees the waiting Enqueue.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Enqueue(ctx, usage(2)) }()
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+
+	// Room made by a delivery lets the next one in.
+	go func() { done <- b.Enqueue(context.Background(), usage(3)) }()
+	s.release <- struct{}{}
+	require.NoError(t, <-done)
+	close(s.release)
+	require.NoError(t, b.Close(context.Background()))
+	require.Equal(t, alguna.BatcherStats{Enqueued: 2, Ingested: 2}, b.Stats())
+}
+
+func TestBatcherCloseWakesWaitingEnqueue(t *testing.T) {
+	s := newSink(t)
+	s.status.Store(http.StatusServiceUnavailable)
+	s.arrived = make(chan struct{}, 100)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{MaxBatchSize: 1, QueueSize: 1, Concurrency: 1})
+	require.NoError(t, b.Enqueue(context.Background(), usage(1)))
+	done := make(chan error, 1)
+	go func() { done <- b.Enqueue(context.Background(), usage(2)) }()
+	<-s.arrived
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.Error(t, b.Close(ctx))
+	require.ErrorIs(t, <-done, alguna.ErrBatcherClosed)
+	require.ErrorIs(t, b.Enqueue(context.Background(), usage(3)), alguna.ErrBatcherClosed)
+	require.ErrorIs(t, b.Flush(context.Background()), alguna.ErrBatcherClosed)
+	require.Equal(t, alguna.BatcherStats{Enqueued: 1, Failed: 1, Retried: b.Stats().Retried}, b.Stats())
+}
+
+func TestBatcherPermanentErrorFailsBatch(t *testing.T) {
+	s := newSink(t)
+	s.status.Store(http.StatusUnauthorized)
+	var f failures
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: time.Hour, OnFailure: f.record})
+	for i := range 3 {
+		require.NoError(t, b.Enqueue(context.Background(), usage(i)))
+	}
+	require.NoError(t, b.Flush(context.Background()))
+	require.Equal(t, 3, f.count())
+	require.ErrorIs(t, f.errors[0], alguna.ErrUnauthorized)
+	s.mu.Lock()
+	require.Equal(t, 1, s.requests, "a 401 is not retried")
+	s.mu.Unlock()
+	require.Error(t, b.Close(context.Background()))
+}
+
+func TestNewBatcherValidatesOptions(t *testing.T) {
+	c, err := alguna.NewClient("k")
+	require.NoError(t, err)
+	for _, o := range []alguna.BatcherOptions{
+		{MaxBatchSize: 101},
+		{MaxBatchSize: -1},
+		{FlushInterval: -time.Second},
+		{QueueSize: -5},
+		{Concurrency: -1},
+		{RetryWaitMin: time.Minute, RetryWaitMax: time.Second},
+	} {
+		_, err := c.Events.NewBatcher(o)
+		var ve *alguna.ValidationError
+		require.ErrorAs(t, err, &ve, "%+v", o)
+	}
+}
+
+func TestBatcherConcurrentProducers(t *testing.T) {
+	s := newSink(t)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{QueueSize: 300, FlushInterval: time.Millisecond})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				e := usage(i)
+				e.UniqueID = fmt.Sprintf("g%d-%d", g, i)
+				if err := b.Enqueue(context.Background(), e); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, b.Close(context.Background()))
+	require.Equal(t, 4000, s.distinct())
+	require.Equal(t, alguna.BatcherStats{Enqueued: 4000, Ingested: 4000}, b.Stats())
+}
