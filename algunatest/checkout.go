@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/alguna/alguna-go"
 )
 
 // DefaultFlowID is the checkout flow every server has: the "Pro" plan at
@@ -265,7 +267,7 @@ func (s *Server) completeCheckoutLocked(id string) (*checkoutSession, error) {
 		accountID:         a.id,
 		name:              cs.flow.PlanName,
 		planID:            cs.flow.PlanID,
-		status:            subscriptionActive,
+		status:            alguna.SubscriptionStatusActive,
 		currency:          cs.currency,
 		amount:            cs.flow.Amount,
 		contractStartDate: now,
@@ -299,7 +301,7 @@ func (s *Server) completeCheckoutLocked(id string) (*checkoutSession, error) {
 	cs.status = checkoutCompleted
 	cs.subscriptionID, cs.invoiceID, cs.paymentID = sub.id, inv.id, pay.id
 
-	s.emitLocked(a.id, typeCheckoutCompleted, checkoutCompletedJSON{
+	s.emitLocked(a.id, alguna.WebhookCheckoutSessionCompleted, checkoutCompletedJSON{
 		ID:               cs.id,
 		AccountID:        a.id,
 		Status:           checkoutCompleted,
@@ -309,9 +311,9 @@ func (s *Server) completeCheckoutLocked(id string) (*checkoutSession, error) {
 		PaymentID:        pay.id,
 		PassThroughToken: cs.passThroughToken,
 	})
-	s.emitLocked(a.id, typeSubscriptionCreated, sub.json())
-	s.emitLocked(a.id, typeSubscriptionActivated, sub.json())
-	s.emitLocked(a.id, typeInvoicePaid, inv.json())
+	s.emitLocked(a.id, alguna.WebhookSubscriptionCreated, sub.json())
+	s.emitLocked(a.id, alguna.WebhookSubscriptionActivated, sub.json())
+	s.emitLocked(a.id, alguna.WebhookInvoicePaid, inv.json())
 	return cs, nil
 }
 
@@ -326,19 +328,16 @@ type checkoutCompletedJSON struct {
 	PassThroughToken string `json:"passThroughToken"`
 }
 
-// Subscription and invoice statuses the fake uses.
-const (
-	subscriptionActive   = "active"
-	subscriptionCanceled = "canceled"
-	invoicePaid          = "paid"
-)
+// invoicePaid is the status of the invoices checkout creates, the only
+// kind the fake has.
+const invoicePaid = "paid"
 
 type subscription struct {
 	id                string
 	accountID         string
 	name              string
 	planID            string
-	status            string
+	status            alguna.SubscriptionStatus
 	currency          string
 	amount            decimal.Decimal
 	contractStartDate time.Time
@@ -350,18 +349,18 @@ type subscription struct {
 }
 
 type subscriptionJSON struct {
-	ID                string `json:"id"`
-	AccountID         string `json:"accountId"`
-	Name              string `json:"name"`
-	Status            string `json:"status"`
-	Currency          string `json:"currency"`
-	PlanID            string `json:"planId,omitempty"`
-	ContractStartDate string `json:"contractStartDate"`
-	ContractEndDate   string `json:"contractEndDate,omitempty"`
-	ActivatedAt       string `json:"activatedAt"`
-	CanceledAt        string `json:"canceledAt,omitempty"`
-	CreatedAt         string `json:"createdAt"`
-	UpdatedAt         string `json:"updatedAt"`
+	ID                string                    `json:"id"`
+	AccountID         string                    `json:"accountId"`
+	Name              string                    `json:"name"`
+	Status            alguna.SubscriptionStatus `json:"status"`
+	Currency          string                    `json:"currency"`
+	PlanID            string                    `json:"planId,omitempty"`
+	ContractStartDate string                    `json:"contractStartDate"`
+	ContractEndDate   string                    `json:"contractEndDate,omitempty"`
+	ActivatedAt       string                    `json:"activatedAt"`
+	CanceledAt        string                    `json:"canceledAt,omitempty"`
+	CreatedAt         string                    `json:"createdAt"`
+	UpdatedAt         string                    `json:"updatedAt"`
 }
 
 func (s *subscription) json() subscriptionJSON {

@@ -196,7 +196,7 @@ func (s *Server) grantCredits(r *http.Request, body []byte) (int, any) {
 	}
 	a.ledger(g.creditType).add(g)
 	out := g.json()
-	s.emitLocked(a.id, typeCreditsGranted, out)
+	s.emitLocked(a.id, alguna.WebhookCreditsGranted, out)
 	return http.StatusCreated, out
 }
 
@@ -444,7 +444,7 @@ func (s *Server) meterLocked(a *account, ev *storedEvent, now time.Time) {
 		l.consume(amount, now)
 		if l.armed && !l.balance(now).IsPositive() {
 			l.armed = false
-			s.emitLocked(a.id, typeBalanceDepleted, depletedJSON{
+			s.emitLocked(a.id, alguna.WebhookCreditsBalanceDepleted, depletedJSON{
 				AccountID: a.id,
 				Amount:    formatAmount(decimal.Zero),
 				Type:      m.CreditType,

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/alguna/alguna-go"
 )
 
 // portalSession is one "Manage billing" link and the settings it was opened
@@ -108,7 +110,7 @@ func (s *Server) portalLocked(token string) (*portalSession, int, string) {
 // plan the portal's overview is about.
 func (a *account) currentSubscription() *subscription {
 	for _, sub := range slices.Backward(a.subscriptions) {
-		if sub.status == subscriptionActive {
+		if sub.status == alguna.SubscriptionStatusActive {
 			return sub
 		}
 	}
@@ -173,7 +175,7 @@ func (s *Server) portalViewLocked(ps *portalSession, notice string) portalView {
 		v.Plan = &planView{
 			SubscriptionID: sub.id,
 			Name:           sub.name,
-			Status:         sub.status,
+			Status:         string(sub.status),
 			Amount:         formatMoney(sub.amount),
 			Currency:       sub.currency,
 			Since:          sub.contractStartDate.Format(dateLayout),
@@ -243,11 +245,11 @@ func (s *Server) portalCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	sub.status = subscriptionCanceled
+	sub.status = alguna.SubscriptionStatusCanceled
 	sub.canceledAt = now
 	sub.contractEndDate = now
 	sub.updatedAt = now
-	s.emitLocked(a.id, typeSubscriptionCanceled, sub.json())
+	s.emitLocked(a.id, alguna.WebhookSubscriptionCanceled, sub.json())
 	s.mu.Unlock()
 	http.Redirect(w, r, s.portalURL(ps.token)+"?notice=canceled", http.StatusSeeOther)
 }

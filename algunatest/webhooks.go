@@ -15,17 +15,6 @@ import (
 	"github.com/alguna/alguna-go/internal/standardwebhooks"
 )
 
-// The webhook event types the fake sends.
-const (
-	typeCreditsGranted        = "account.credits.granted"
-	typeBalanceDepleted       = "account.credits.balance_depleted"
-	typeCheckoutCompleted     = "checkout.session.completed"
-	typeSubscriptionCreated   = "subscription.created"
-	typeSubscriptionActivated = "subscription.activated"
-	typeSubscriptionCanceled  = "subscription.canceled"
-	typeInvoicePaid           = "invoice.paid"
-)
-
 type webhookEndpoint struct {
 	url   string
 	types map[string]bool // nil: every type
