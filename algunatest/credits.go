@@ -3,6 +3,8 @@ package algunatest
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -360,6 +362,29 @@ type periodKey struct {
 // when the metric is incomplete: an event name is required, and a property
 // for every aggregation but count.
 func (s *Server) SetMetric(m Metric) {
+	m, err := m.normalize()
+	if err != nil {
+		panic("algunatest: " + err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setMetricLocked(m)
+}
+
+// WithMetric sets a metric from the start, as SetMetric does later.
+func WithMetric(m Metric) Option {
+	return func(c *config) error {
+		m, err := m.normalize()
+		if err != nil {
+			return err
+		}
+		c.metrics = append(c.metrics, m)
+		return nil
+	}
+}
+
+// normalize fills a metric's defaults and checks it.
+func (m Metric) normalize() (Metric, error) {
 	if m.CreditType == "" {
 		m.CreditType = alguna.CreditTypeUnits
 	}
@@ -368,21 +393,23 @@ func (s *Server) SetMetric(m Metric) {
 	}
 	switch {
 	case m.EventName == "":
-		panic("algunatest: Metric.EventName is required")
+		return m, errors.New("Metric.EventName is required")
 	case !m.CreditType.Valid():
-		panic("algunatest: Metric.CreditType must be units or monetary, got " + string(m.CreditType))
+		return m, fmt.Errorf("Metric.CreditType must be units or monetary, got %q", m.CreditType)
 	case !slices.Contains([]Aggregation{AggregationCount, AggregationCountUnique, AggregationSum, AggregationMax}, m.Aggregation):
-		panic("algunatest: unknown Metric.Aggregation " + string(m.Aggregation))
+		return m, fmt.Errorf("unknown Metric.Aggregation %q", m.Aggregation)
 	case m.Aggregation != AggregationCount && m.Property == "":
-		panic("algunatest: Metric.Property is required for aggregation " + string(m.Aggregation))
+		return m, fmt.Errorf("Metric.Property is required for aggregation %s", m.Aggregation)
 	}
+	return m, nil
+}
+
+func (s *Server) setMetricLocked(m Metric) {
 	mt := &meter{
 		Metric: m,
 		seen:   make(map[periodKey]map[string]struct{}),
 		max:    make(map[periodKey]decimal.Decimal),
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	list := slices.DeleteFunc(s.st.meters[m.EventName], func(o *meter) bool { return o.CreditType == m.CreditType })
 	s.st.meters[m.EventName] = append(list, mt)
 }

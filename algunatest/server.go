@@ -95,11 +95,13 @@ type config struct {
 	retrySchedule []time.Duration
 	sendTimeout   time.Duration
 	clock         func() time.Time
+	metrics       []Metric
+	endpoints     []*webhookEndpoint
 }
 
-// Option configures a Server. Options are checked by NewServer, which panics
-// on a bad one: like httptest, a fake that cannot be set up is a bug in the
-// test, not a condition to handle.
+// Option configures a Server. NewServer panics on a bad one, because a fake
+// that cannot be set up is a bug in the test, not a condition to handle;
+// Start returns the error instead.
 type Option func(*config) error
 
 // WithAPIKey makes the server accept key instead of a freshly generated one,
@@ -216,8 +218,19 @@ func WithClock(now func() time.Time) Option {
 
 // NewServer starts a fake Alguna on a free port of 127.0.0.1 (or the address
 // given by WithAddr) with a fresh API key and webhook secret. Close it when
-// the test ends.
+// the test ends. It panics if an option is invalid or the address cannot be
+// listened on, as httptest.NewServer does.
 func NewServer(opts ...Option) *Server {
+	s, err := Start(opts...)
+	if err != nil {
+		panic(err.Error())
+	}
+	return s
+}
+
+// Start is NewServer for programs, such as cmd/algunafake, that configure
+// the fake from user input: it returns an error instead of panicking.
+func Start(opts ...Option) (*Server, error) {
 	cfg := config{
 		addr:          "127.0.0.1:0",
 		flows:         []CheckoutFlow{defaultFlow()},
@@ -231,7 +244,7 @@ func NewServer(opts ...Option) *Server {
 			continue
 		}
 		if err := o(&cfg); err != nil {
-			panic("algunatest: " + err.Error())
+			return nil, fmt.Errorf("algunatest: %w", err)
 		}
 	}
 	if cfg.apiKey == "" {
@@ -244,15 +257,15 @@ func NewServer(opts ...Option) *Server {
 	}
 	key, err := standardwebhooks.ParseSecret(cfg.webhookSecret)
 	if err != nil {
-		panic("algunatest: " + err.Error())
+		return nil, fmt.Errorf("algunatest: %w", err)
 	}
 	pages, err := parsePages()
 	if err != nil {
-		panic("algunatest: " + err.Error())
+		return nil, fmt.Errorf("algunatest: %w", err)
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		panic("algunatest: listen: " + err.Error())
+		return nil, fmt.Errorf("algunatest: %w", err)
 	}
 
 	s := &Server{
@@ -302,6 +315,10 @@ func NewServer(opts ...Option) *Server {
 	for _, f := range cfg.flows {
 		s.st.flows[f.ID] = f
 	}
+	for _, m := range cfg.metrics {
+		s.setMetricLocked(m) // no other goroutine can see s yet
+	}
+	s.st.endpoints = append(s.st.endpoints, cfg.endpoints...)
 	s.httpSrv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -313,7 +330,7 @@ func NewServer(opts ...Option) *Server {
 		// to report an error to.
 		_ = s.httpSrv.Serve(ln)
 	}()
-	return s
+	return s, nil
 }
 
 // Close stops the server: no more requests are answered, deliveries in

@@ -46,12 +46,39 @@ func TestOptions(t *testing.T) {
 		{"negative retry wait", WithWebhookRetrySchedule(-time.Second)},
 		{"zero webhook timeout", WithWebhookTimeout(0)},
 		{"nil clock", WithClock(nil)},
+		{"incomplete metric", WithMetric(Metric{EventName: "x", Aggregation: AggregationSum})},
+		{"relative webhook URL", WithWebhookEndpoint("/hooks")},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Panics(t, func() { NewServer(tt.opt).Close() })
+			srv, err := Start(tt.opt)
+			require.Error(t, err)
+			require.Nil(t, srv)
+			require.True(t, strings.HasPrefix(err.Error(), "algunatest: "), err.Error())
 		})
 	}
+}
+
+func TestStartReportsAddressInUse(t *testing.T) {
+	s := newServer(t)
+	_, err := Start(WithAddr(strings.TrimPrefix(s.URL, "http://")))
+	require.ErrorContains(t, err, "address already in use")
+}
+
+func TestStartWithMetricAndEndpoint(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s, err := Start(
+		WithMetric(Metric{EventName: "minutes", Aggregation: AggregationSum, Property: "n"}),
+		WithWebhookEndpoint(rc.URL, "account.credits.balance_depleted"),
+	)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	id := createAccount(t, s, "Acme", "")
+	grantCreditsRaw(t, s, id, "units", "5")
+	ingest(t, s, obj{"account": id, "eventName": "minutes", "properties": obj{"n": "5"}})
+	require.NoError(t, s.FlushWebhooks(ctxTimeout(t)))
+	require.Equal(t, []string{"account.credits.balance_depleted"}, rc.types(t))
 }
 
 func TestWithAddr(t *testing.T) {

@@ -28,10 +28,33 @@ func (e *webhookEndpoint) wants(eventType string) bool {
 // types, or to all of them when none are listed. Events that happen from now
 // on are POSTed to it, signed with WebhookSecret. It panics when url is not
 // an absolute http or https URL.
-func (s *Server) AddWebhookEndpoint(rawURL string, eventTypes ...string) {
+func (s *Server) AddWebhookEndpoint(url string, eventTypes ...string) {
+	ep, err := newEndpoint(url, eventTypes)
+	if err != nil {
+		panic("algunatest: " + err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.endpoints = append(s.st.endpoints, ep)
+}
+
+// WithWebhookEndpoint subscribes an endpoint from the start, as
+// AddWebhookEndpoint does later.
+func WithWebhookEndpoint(url string, eventTypes ...string) Option {
+	return func(c *config) error {
+		ep, err := newEndpoint(url, eventTypes)
+		if err != nil {
+			return err
+		}
+		c.endpoints = append(c.endpoints, ep)
+		return nil
+	}
+}
+
+func newEndpoint(rawURL string, eventTypes []string) (*webhookEndpoint, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		panic(fmt.Sprintf("algunatest: webhook endpoint must be an absolute http or https URL, got %q", rawURL))
+		return nil, fmt.Errorf("webhook endpoint must be an absolute http or https URL, got %q", rawURL)
 	}
 	ep := &webhookEndpoint{url: rawURL}
 	if len(eventTypes) > 0 {
@@ -40,9 +63,7 @@ func (s *Server) AddWebhookEndpoint(rawURL string, eventTypes ...string) {
 			ep.types[t] = true
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.st.endpoints = append(s.st.endpoints, ep)
+	return ep, nil
 }
 
 // DeliveryStatus is where a webhook delivery stands.
