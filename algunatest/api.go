@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // maxBodyBytes bounds what one API request may carry; 100 events with 50
@@ -173,10 +174,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // repeat (a client retrying while the first attempt still runs) waits for it
 // instead of running the operation twice.
 type idemEntry struct {
+	key         string
 	fingerprint [32]byte
+	createdAt   time.Time
 	done        chan struct{}
 	resp        response
 }
+
+// idempotencyWindow is how long Alguna remembers an Idempotency-Key.
+const idempotencyWindow = 24 * time.Hour
 
 // fingerprint identifies what a request asks for, so that one key reused
 // for a different request is caught instead of silently answered with an
@@ -200,10 +206,13 @@ func (s *Server) idempotent(ctx context.Context, key string, fp [32]byte, run fu
 		return encode(fail(http.StatusBadRequest, "Idempotency-Key is longer than %d characters", maxIdempotencyKeyLen)), false
 	}
 	s.mu.Lock()
+	now := s.now()
+	s.forgetIdempotencyKeysLocked(now)
 	e, seen := s.st.idem[key]
 	if !seen {
-		e = &idemEntry{fingerprint: fp, done: make(chan struct{})}
+		e = &idemEntry{key: key, fingerprint: fp, createdAt: now, done: make(chan struct{})}
 		s.st.idem[key] = e
+		s.st.idemOrder = append(s.st.idemOrder, e)
 	}
 	s.mu.Unlock()
 
@@ -221,6 +230,24 @@ func (s *Server) idempotent(ctx context.Context, key string, fp [32]byte, run fu
 		return e.resp, true
 	case <-ctx.Done():
 		return encode(fail(http.StatusConflict, "a request with Idempotency-Key %q is still in progress", key)), false
+	}
+}
+
+// forgetIdempotencyKeysLocked drops keys older than the replay window, so
+// that a long-running fake does not remember every request forever. Keys are
+// kept in the order they were first used, so only the front is looked at.
+func (s *Server) forgetIdempotencyKeysLocked(now time.Time) {
+	n := 0
+	for _, e := range s.st.idemOrder {
+		if now.Sub(e.createdAt) < idempotencyWindow {
+			break
+		}
+		delete(s.st.idem, e.key)
+		n++
+	}
+	if n > 0 {
+		clear(s.st.idemOrder[:n])
+		s.st.idemOrder = s.st.idemOrder[n:]
 	}
 }
 

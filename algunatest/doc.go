@@ -24,15 +24,28 @@
 // sessions. It answers like Alguna where a test would notice: 401 for a wrong
 // key, 404 for an unknown account, {"status", "detail"} error bodies, 400 for
 // events over Alguna's limits (100 a request, uniqueId of 255 characters, 50
-// flat string or number properties), uniqueId dedupe, and the replay of a
-// repeated Idempotency-Key.
+// flat string or number properties), uniqueId dedupe, and the replay of an
+// Idempotency-Key repeated within 24 hours.
 //
 // The hosted pages are real HTML, served by the fake itself: the checkout page
 // a session's url (or the guide's /checkout?flowId=… link) opens, whose Pay
 // button completes the checkout, and the customer portal, whose sections and
 // Cancel button follow the session's settings. Their elements carry stable
-// ids and data attributes (id="pay", id="cancel-subscription",
-// data-section="invoices") for browser tests.
+// ids and data attributes for browser tests:
+//
+//   - checkout page: section#checkout[data-checkout-session-id][data-status],
+//     #plan-name, #amount[data-amount], #currency, form#checkout-form with
+//     button#pay (or #already-paid once paid). Paying redirects (303) to the
+//     session's successUrl, or to the thank-you page, #checkout-complete.
+//   - the no-code link /checkout?flowId=…&accountId=…&pt=… opens a session and
+//     redirects (303) to its checkout page, so a reload opens no second one.
+//   - portal: [data-section="plan-overview"] with #subscription[data-status]
+//     and form#cancel-form with button#cancel-subscription (or
+//     #no-subscription); [data-section="invoices"] with one
+//     tr[data-invoice-id] per invoice (or #no-invoices);
+//     [data-section="billing-details"]; #notice after cancelling.
+//   - error and dead-end pages (unknown session 404, expired portal link 410,
+//     second payment 409): section#message[data-status].
 //
 // # Metering
 //
@@ -62,4 +75,6 @@
 //
 // Configuration mistakes (an invalid option, metric or webhook URL) panic,
 // as httptest does: they are bugs in the test, not conditions to handle.
+// Programs that take configuration from users call Start, which returns them
+// as errors.
 package algunatest

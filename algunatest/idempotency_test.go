@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -109,4 +110,18 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 		require.Equal(t, bodies[0], b)
 	}
 	require.Len(t, decode[accountList](t, call(t, s, http.MethodGet, "/accounts", nil)).Data, 1)
+}
+
+// Alguna remembers a key for 24 hours; after that it names a new request.
+func TestIdempotencyKeyExpires(t *testing.T) {
+	clock := newFakeClock(time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC))
+	s := newServer(t, WithClock(clock.now))
+	first := call(t, s, http.MethodPost, "/accounts", obj{"name": "Acme"}, "Idempotency-Key", "k")
+	clock.add(24*time.Hour - time.Second)
+	require.Equal(t, string(first.body), string(call(t, s, http.MethodPost, "/accounts", obj{"name": "Acme"}, "Idempotency-Key", "k").body))
+	clock.add(time.Second)
+	again := call(t, s, http.MethodPost, "/accounts", obj{"name": "Acme"}, "Idempotency-Key", "k")
+	require.Equal(t, http.StatusCreated, again.status)
+	require.NotEqual(t, string(first.body), string(again.body))
+	require.Len(t, decode[accountList](t, call(t, s, http.MethodGet, "/accounts", nil)).Data, 2)
 }

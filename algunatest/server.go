@@ -79,7 +79,8 @@ type state struct {
 	pending    int
 	idle       chan struct{} // closed when pending drops back to zero
 
-	idem map[string]*idemEntry
+	idem      map[string]*idemEntry
+	idemOrder []*idemEntry // oldest first, for expiry
 
 	faults Faults
 	rng    faultSource
