@@ -222,7 +222,7 @@ func (v *WebhookVerifier) Verify(h http.Header, body []byte) (*WebhookEvent, err
 
 	e := &WebhookEvent{ID: id}
 	if err := json.Unmarshal(body, e); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWebhookPayload, err)
+		return nil, fmt.Errorf("%w: %w", ErrWebhookPayload, err)
 	}
 	if e.Type == "" {
 		return nil, fmt.Errorf("%w: the envelope has no type", ErrWebhookPayload)
@@ -313,7 +313,7 @@ func decodeWebhookData[T any](e *WebhookEvent) (*T, error) {
 	}
 	out := new(T)
 	if err := json.Unmarshal(e.Data, out); err != nil {
-		return nil, fmt.Errorf("%w: %s data: %v", ErrWebhookPayload, e.Type, err)
+		return nil, fmt.Errorf("%w: %s data: %w", ErrWebhookPayload, e.Type, err)
 	}
 	return out, nil
 }

@@ -525,7 +525,7 @@ func TestWebhookHandlerDedupeConcurrentMany(t *testing.T) {
 				statuses <- -1
 				return
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			statuses <- resp.StatusCode
 		}()
 	}
