@@ -95,9 +95,8 @@ func TestUpdateAccount(t *testing.T) {
 
 func TestListAccounts(t *testing.T) {
 	s := newServer(t)
-	var ids []string
 	for i := range 7 {
-		ids = append(ids, createAccount(t, s, fmt.Sprintf("Account %c", 'G'-i), ""))
+		createAccount(t, s, fmt.Sprintf("Account %c", 'G'-i), "")
 	}
 	names := func(r rawResp) []string {
 		var out []string

@@ -263,7 +263,7 @@ func decodeJSON(body []byte, v any) error {
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return fmt.Errorf("%s must not be a JSON %s", typeErr.Field, typeErr.Value)
 		}
-		return fmt.Errorf("request body is not valid JSON: %v", err)
+		return fmt.Errorf("request body is not valid JSON: %w", err)
 	}
 	if dec.More() {
 		return errors.New("request body holds more than one JSON value")

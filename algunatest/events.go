@@ -135,7 +135,7 @@ func parseEvent(raw json.RawMessage, now time.Time, ev *storedEvent) error {
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return fmt.Errorf("%s must not be a JSON %s", typeErr.Field, typeErr.Value)
 		}
-		return fmt.Errorf("not a valid event object: %v", err)
+		return fmt.Errorf("not a valid event object: %w", err)
 	}
 	switch {
 	case req.Account == "":

@@ -121,7 +121,7 @@ func fetch(t *testing.T, c *http.Client, method, url string) (int, string, strin
 	require.NoError(t, err)
 	resp, err := c.Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, string(body), resp.Request.URL.String()

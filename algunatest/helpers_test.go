@@ -116,7 +116,7 @@ func trySend(c *http.Client, req *http.Request) (rawResp, error) {
 	if err != nil {
 		return rawResp{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return rawResp{}, err

@@ -264,7 +264,7 @@ func Start(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("algunatest: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", cfg.addr)
 	if err != nil {
 		return nil, fmt.Errorf("algunatest: %w", err)
 	}

@@ -220,7 +220,7 @@ func TestCloseDoesNotWaitForUnusedConnections(t *testing.T) {
 	s := NewServer()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	require.NoError(t, err)
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	require.Equal(t, http.StatusOK, call(t, s, http.MethodGet, "/accounts", nil).status)
 
 	start := time.Now()

@@ -79,20 +79,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer srv.Close()
 
-	fmt.Fprintf(stdout, "Alguna fake listening on %s\n\n", srv.URL)
-	fmt.Fprintf(stdout, "ALGUNA_BASE_URL=%s\n", srv.URL)
-	fmt.Fprintf(stdout, "ALGUNA_API_KEY=%s\n", srv.APIKey)
-	fmt.Fprintf(stdout, "ALGUNA_WEBHOOK_SECRET=%s\n\n", srv.WebhookSecret)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Alguna fake listening on %s\n\n", srv.URL)
+	fmt.Fprintf(&b, "ALGUNA_BASE_URL=%s\n", srv.URL)
+	fmt.Fprintf(&b, "ALGUNA_API_KEY=%s\n", srv.APIKey)
+	fmt.Fprintf(&b, "ALGUNA_WEBHOOK_SECRET=%s\n\n", srv.WebhookSecret)
 	for _, h := range hooks {
-		fmt.Fprintf(stdout, "Delivering webhooks to %s\n", h)
+		fmt.Fprintf(&b, "Delivering webhooks to %s\n", h)
 	}
-	fmt.Fprintf(stdout, "Checkout link: %s/checkout?flowId=%s&accountId=<account id>\n", srv.URL, algunatest.DefaultFlowID)
-	fmt.Fprintln(stdout, "Stop with Ctrl+C.")
+	fmt.Fprintf(&b, "Checkout link: %s/checkout?flowId=%s&accountId=<account id>\n", srv.URL, algunatest.DefaultFlowID)
+	b.WriteString("Stop with Ctrl+C.\n")
+	if _, err := io.WriteString(stdout, b.String()); err != nil {
+		return err
+	}
 
 	<-ctx.Done()
 	srv.Close()
-	fmt.Fprintln(stdout, "Stopped.")
-	return nil
+	_, err = io.WriteString(stdout, "Stopped.\n")
+	return err
 }
 
 // parseMetric reads "event", "event:aggregation:property" or, for count,
