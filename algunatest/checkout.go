@@ -496,18 +496,31 @@ func (s *Server) checkoutViewLocked(cs *checkoutSession) checkoutView {
 	}
 }
 
+// checkoutViewOf returns what the pages show of a session; when there is
+// no such session it renders the not-found page and reports false.
+func (s *Server) checkoutViewOf(w http.ResponseWriter, id string) (checkoutView, bool) {
+	s.mu.Lock()
+	cs, ok := s.st.checkouts[id]
+	var view checkoutView
+	if ok {
+		view = s.checkoutViewLocked(cs)
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.renderCheckoutNotFound(w)
+	}
+	return view, ok
+}
+
+func (s *Server) renderCheckoutNotFound(w http.ResponseWriter) {
+	s.renderMessage(w, http.StatusNotFound, "Checkout session not found", "This checkout link is not valid.")
+}
+
 // checkoutPage is the hosted checkout page a session's url points at.
 func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	cs, ok := s.st.checkouts[r.PathValue("id")]
-	if !ok {
-		s.mu.Unlock()
-		s.renderMessage(w, http.StatusNotFound, "Checkout session not found", "This checkout link is not valid.")
-		return
+	if view, ok := s.checkoutViewOf(w, r.PathValue("id")); ok {
+		s.render(w, http.StatusOK, "checkout.html", view)
 	}
-	view := s.checkoutViewLocked(cs)
-	s.mu.Unlock()
-	s.render(w, http.StatusOK, "checkout.html", view)
 }
 
 // checkoutPay is what the page's Pay form posts to.
@@ -524,7 +537,7 @@ func (s *Server) checkoutPay(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.renderMessage(w, http.StatusNotFound, "Checkout session not found", "This checkout link is not valid.")
+		s.renderCheckoutNotFound(w)
 	case errors.Is(err, ErrCheckoutCompleted):
 		s.renderMessage(w, http.StatusConflict, "Already paid", "This checkout session has already been completed.")
 	default:
@@ -534,15 +547,10 @@ func (s *Server) checkoutPay(w http.ResponseWriter, r *http.Request) {
 
 // checkoutThankYou is where a paid session without a successUrl lands.
 func (s *Server) checkoutThankYou(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	cs, ok := s.st.checkouts[r.PathValue("id")]
+	view, ok := s.checkoutViewOf(w, r.PathValue("id"))
 	if !ok {
-		s.mu.Unlock()
-		s.renderMessage(w, http.StatusNotFound, "Checkout session not found", "This checkout link is not valid.")
 		return
 	}
-	view := s.checkoutViewLocked(cs)
-	s.mu.Unlock()
 	if view.Status != checkoutCompleted {
 		http.Redirect(w, r, s.checkoutURL(view.SessionID), http.StatusSeeOther)
 		return

@@ -203,9 +203,12 @@ func (s *Server) grantCredits(r *http.Request, body []byte) (int, any) {
 }
 
 // creditTypeParam reads the required ?type= of the balance calls.
-func creditTypeParam(r *http.Request) (alguna.CreditType, bool) {
+func creditTypeParam(r *http.Request) (alguna.CreditType, error) {
 	t := alguna.CreditType(r.URL.Query().Get("type"))
-	return t, t.Valid()
+	if !t.Valid() {
+		return t, fmt.Errorf("type must be %q or %q", alguna.CreditTypeUnits, alguna.CreditTypeMonetary)
+	}
+	return t, nil
 }
 
 type balanceJSON struct {
@@ -217,9 +220,9 @@ type balanceJSON struct {
 // creditBalance is GET /accounts/{id}/credits/balance?type=.
 func (s *Server) creditBalance(r *http.Request, _ []byte) (int, any) {
 	id := r.PathValue("id")
-	t, ok := creditTypeParam(r)
-	if !ok {
-		return fail(http.StatusBadRequest, "type must be %q or %q", alguna.CreditTypeUnits, alguna.CreditTypeMonetary)
+	t, err := creditTypeParam(r)
+	if err != nil {
+		return fail(http.StatusBadRequest, "%v", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -244,9 +247,9 @@ type availabilityJSON struct {
 // creditAvailability is GET /accounts/{id}/credits/availability?type=&required=.
 func (s *Server) creditAvailability(r *http.Request, _ []byte) (int, any) {
 	id := r.PathValue("id")
-	t, ok := creditTypeParam(r)
-	if !ok {
-		return fail(http.StatusBadRequest, "type must be %q or %q", alguna.CreditTypeUnits, alguna.CreditTypeMonetary)
+	t, err := creditTypeParam(r)
+	if err != nil {
+		return fail(http.StatusBadRequest, "%v", err)
 	}
 	raw := r.URL.Query().Get("required")
 	if raw == "" {
