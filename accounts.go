@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -283,11 +284,20 @@ func (s *AccountsService) All(ctx context.Context, o *ListOptions) iter.Seq2[*Ac
 		if page.Page == 0 {
 			page.Page = 1
 		}
+		var prevFirst string
 		for {
 			list, err := s.List(ctx, &page)
 			if err != nil {
 				yield(nil, err)
 				return
+			}
+			// A server that ignores page would otherwise be walked forever.
+			if len(list.Data) > 0 && page.Page > 1 && list.Data[0].ID == prevFirst {
+				yield(nil, fmt.Errorf("alguna: GET /accounts: %w: page %d repeats page %d", ErrInvalidResponse, page.Page, page.Page-1))
+				return
+			}
+			if len(list.Data) > 0 {
+				prevFirst = list.Data[0].ID
 			}
 			for _, a := range list.Data {
 				if !yield(a, nil) {

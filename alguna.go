@@ -30,8 +30,8 @@ const DefaultBaseURL = "https://api.alguna.io"
 
 const (
 	defaultMaxRetries   = 3
-	defaultRetryWaitMin = 500 * time.Millisecond
-	defaultRetryWaitMax = 30 * time.Second
+	defaultMinRetryWait = 500 * time.Millisecond
+	defaultMaxRetryWait = 30 * time.Second
 	// maxRetryAfter caps a server's Retry-After, so that a misbehaving proxy
 	// cannot park a call for hours.
 	maxRetryAfter = 60 * time.Second
@@ -139,7 +139,7 @@ func WithMaxRetries(n int) Option {
 // (default 500ms to 30s). A server's Retry-After takes precedence.
 func WithRetryWait(minWait, maxWait time.Duration) Option {
 	return func(c *clientConfig) error {
-		if minWait < 0 || maxWait <= 0 {
+		if minWait <= 0 || maxWait <= 0 {
 			return fmt.Errorf("alguna: retry waits must be positive, got %s and %s", minWait, maxWait)
 		}
 		if minWait > maxWait {
@@ -186,8 +186,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	cfg := clientConfig{
 		baseURL:      DefaultBaseURL,
 		maxRetries:   defaultMaxRetries,
-		retryWaitMin: defaultRetryWaitMin,
-		retryWaitMax: defaultRetryWaitMax,
+		retryWaitMin: defaultMinRetryWait,
+		retryWaitMax: defaultMaxRetryWait,
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -302,11 +302,20 @@ func WithIdempotencyKey(key string) RequestOption {
 
 // WithHeader adds a header to one call, for example Alguna-Version to opt in
 // to a dated API version. It replaces a header of the same name set by the
-// SDK.
+// SDK, except Authorization (set from the client's key) and Idempotency-Key
+// (use WithIdempotencyKey, which checks it).
 func WithHeader(key, value string) RequestOption {
 	return func(r *requestConfig) {
 		if key == "" || strings.ContainsAny(key, " \t\r\n:") || strings.ContainsAny(value, "\r\n") {
 			r.problems = append(r.problems, fmt.Sprintf("header %q is not a valid header", key))
+			return
+		}
+		switch http.CanonicalHeaderKey(key) {
+		case "Authorization":
+			r.problems = append(r.problems, "the Authorization header comes from the client's API key; create another client for another key")
+			return
+		case "Idempotency-Key":
+			r.problems = append(r.problems, "set the idempotency key with WithIdempotencyKey")
 			return
 		}
 		if r.header == nil {
@@ -354,6 +363,9 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 	rc.apply(opts)
 	if len(rc.problems) > 0 {
 		return &ValidationError{Problems: rc.problems}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("alguna: %s %s not sent: %w", method, path, err)
 	}
 
 	u := c.baseURL + path
@@ -409,6 +421,12 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 
 	resp, err := c.retrying(method, path, idemKey, rc.retries).Do(req)
 	if err != nil {
+		// retryablehttp hands back the last answer along with the error
+		// when the context ends just as that answer arrives; close it, or
+		// its connection leaks.
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
 		}
@@ -417,7 +435,7 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 			slog.String("idempotency_key", idemKey), slog.String("error", err.Error()))
 		return fmt.Errorf("alguna: %s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	if err != nil {
@@ -503,10 +521,10 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 }
 
 func retryableStatus(code int) bool {
-	switch {
-	case code == http.StatusRequestTimeout, code == http.StatusConflict, code == http.StatusTooManyRequests:
+	switch code {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
 		return true
-	case code == http.StatusNotImplemented:
+	case http.StatusNotImplemented:
 		return false
 	default:
 		return code >= 500 && code <= 599
@@ -533,7 +551,8 @@ func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 	half := base / 2
 	wait := half
 	if half > 0 {
-		wait += rand.N(half + 1)
+		// Jitter only spreads retries out; it guards no secret.
+		wait += rand.N(half + 1) //nolint:gosec // G404: not security-sensitive
 	}
 	if wait < minWait {
 		wait = minWait

@@ -71,7 +71,7 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 		s.requests++
 		s.mu.Unlock()
 		w.WriteHeader(int(code))
-		fmt.Fprintf(w, `{"status":%d,"detail":"steered failure"}`, code)
+		_, _ = fmt.Fprintf(w, `{"status":%d,"detail":"steered failure"}`, code)
 		return
 	}
 	var events []sinkEvent
@@ -85,7 +85,7 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 	for _, e := range events {
 		if s.poison != "" && e.EventName == s.poison {
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprint(w, `{"status":400,"detail":"poison event"}`)
+			_, _ = fmt.Fprint(w, `{"status":400,"detail":"poison event"}`)
 			return
 		}
 	}
@@ -202,7 +202,7 @@ func TestBatcherFlushIntervalSendsPartialBatch(t *testing.T) {
 	s := newSink(t)
 	s.arrived = make(chan struct{}, 1)
 	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: 5 * time.Millisecond})
-	defer b.Close(context.Background())
+	defer func() { _ = b.Close(context.Background()) }()
 	require.NoError(t, b.Enqueue(context.Background(), usage(1)))
 	select {
 	case <-s.arrived:
@@ -214,7 +214,7 @@ func TestBatcherFlushIntervalSendsPartialBatch(t *testing.T) {
 func TestBatcherEnqueueValidates(t *testing.T) {
 	s := newSink(t)
 	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{})
-	defer b.Close(context.Background())
+	defer func() { _ = b.Close(context.Background()) }()
 	err := b.Enqueue(context.Background(), alguna.Event{EventName: "api_call", Properties: map[string]any{"isTrial": true}})
 	var ve *alguna.ValidationError
 	require.ErrorAs(t, err, &ve)

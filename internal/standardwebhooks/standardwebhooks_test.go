@@ -1,6 +1,7 @@
 package standardwebhooks
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -47,6 +48,13 @@ func TestMatch(t *testing.T) {
 		{"wrong key", [][]byte{other}, vecID, "1614265330", body, vecSig, false},
 		{"garbage", [][]byte{key}, vecID, "1614265330", body, "v1,!!!", false},
 		{"empty", [][]byte{key}, vecID, "1614265330", body, "", false},
+		{"tab separated", [][]byte{key}, vecID, "1614265330", body, "v1,AAAA\t" + vecSig, true},
+		{"unpadded", [][]byte{key}, vecID, "1614265330", body, strings.TrimSuffix(vecSig, "="), false},
+		// 44 base64 characters without padding decode to 33 bytes: once made
+		// a decoder sized for a signature panic.
+		{"overlong entry", [][]byte{key}, vecID, "1614265330", body, "v1," + strings.Repeat("0", 44), false},
+		{"very long entry", [][]byte{key}, vecID, "1614265330", body, "v1," + strings.Repeat("A", 4096), false},
+		{"signature with prefix", [][]byte{key}, vecID, "1614265330", body, "v1,x" + vecSig[3:], false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
