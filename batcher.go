@@ -264,7 +264,7 @@ func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 		var err error
 		if ref, err = b.spool.append(ctx, &e, b.opts.DropWhenFull, b.closing); err != nil {
 			<-b.room
-			if err == ErrQueueFull {
+			if errors.Is(err, ErrQueueFull) {
 				b.dropped.Add(1)
 			}
 			return err

@@ -395,7 +395,7 @@ func (s *spool) create() (*segment, error) {
 	id := s.nextID
 	s.nextID++
 	s.mu.Unlock()
-	f, err := os.OpenFile(s.segPath(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := openSpoolFile(s.segPath(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +490,7 @@ func (s *spool) settleLocked(seg *segment, refs []spoolRef) {
 	}
 	buf := s.ackBuf[:0]
 	for _, r := range refs {
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.off))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.off)) //nolint:gosec // G115: offsets are never negative
 		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf[len(buf)-8:], castagnoli))
 	}
 	s.ackBuf = buf
@@ -505,7 +505,7 @@ func (s *spool) settleLocked(seg *segment, refs []spoolRef) {
 
 func (s *spool) writeAcksLocked(seg *segment, buf []byte) error {
 	if seg.ack == nil {
-		f, err := os.OpenFile(s.ackPath(seg.id), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		f, err := openSpoolFile(s.ackPath(seg.id), os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 		if err != nil {
 			return err
 		}
@@ -559,7 +559,8 @@ func appendRecord(buf []byte, e *Event) []byte {
 	buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0)
 	buf = appendEvent(buf, e)
 	payload := buf[start+recordHeaderSize:]
-	binary.LittleEndian.PutUint32(buf[start+4:], uint32(len(payload)))
+	// append refuses payloads over maxRecordPayload, far below 4 GiB.
+	binary.LittleEndian.PutUint32(buf[start+4:], uint32(len(payload))) //nolint:gosec // G115: see above
 	binary.LittleEndian.PutUint32(buf[start+8:], recordCRC(buf[start+4:start+8], payload))
 	return buf
 }
@@ -574,7 +575,7 @@ func recordAt(data []byte, off int) (int, bool) {
 		return 0, false
 	}
 	n := binary.LittleEndian.Uint32(data[off+4:])
-	if n > maxRecordPayload || uint64(len(data)-off-recordHeaderSize) < uint64(n) {
+	if n > maxRecordPayload || int64(len(data)-off-recordHeaderSize) < int64(n) {
 		return 0, false
 	}
 	end := off + recordHeaderSize + int(n)
@@ -673,7 +674,7 @@ func (s *spool) recover() (*spoolBacklog, error) {
 // segment, or nil when nothing in it was left to settle and it is deleted.
 func (s *spool) recoverSegment(id uint64, last bool, bl *spoolBacklog) (*segment, error) {
 	path := s.segPath(id)
-	data, err := os.ReadFile(path)
+	data, err := readSpoolFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("alguna: reading spool: %w", err)
 	}
@@ -729,7 +730,7 @@ func (s *spool) recoverSegment(id uint64, last bool, bl *spoolBacklog) (*segment
 		}
 		return nil, nil
 	}
-	if seg.rf, err = os.Open(path); err != nil {
+	if seg.rf, err = openSpoolFile(path, os.O_RDONLY); err != nil {
 		return nil, fmt.Errorf("alguna: reading spool: %w", err)
 	}
 	s.bytes += seg.size + ackEntrySize*seg.records
@@ -742,7 +743,7 @@ func (s *spool) recoverSegment(id uint64, last bool, bl *spoolBacklog) (*segment
 // entry is cut off so that new entries stay aligned.
 func (s *spool) readAcks(id uint64) (map[int64]bool, error) {
 	path := s.ackPath(id)
-	data, err := os.ReadFile(path)
+	data, err := readSpoolFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -758,7 +759,7 @@ func (s *spool) readAcks(id uint64) (map[int64]bool, error) {
 	acked := make(map[int64]bool, len(data)/ackEntrySize)
 	for i := 0; i < len(data); i += ackEntrySize {
 		if crc32.Checksum(data[i:i+8], castagnoli) == binary.LittleEndian.Uint32(data[i+8:]) {
-			acked[int64(binary.LittleEndian.Uint64(data[i:]))] = true
+			acked[int64(binary.LittleEndian.Uint64(data[i:]))] = true //nolint:gosec // G115: a wrapped value matches no record
 		}
 	}
 	return acked, nil
@@ -776,7 +777,7 @@ func salvage(region []byte) []Event {
 		return nil
 	}
 	payload := region[recordHeaderSize:]
-	if n := binary.LittleEndian.Uint32(region[4:]); uint64(n) <= uint64(len(payload)) {
+	if n := binary.LittleEndian.Uint32(region[4:]); int64(n) <= int64(len(payload)) {
 		payload = payload[:n]
 	}
 	d := json.NewDecoder(bytes.NewReader(payload))

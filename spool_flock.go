@@ -17,7 +17,7 @@ import (
 // two processes lock two different files of the same name.
 func lockDir(dir string) (func() error, error) {
 	path := filepath.Join(dir, spoolLockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openSpoolFile(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("alguna: locking spool directory: %w", err)
 	}
@@ -38,7 +38,7 @@ func lockDir(dir string) (func() error, error) {
 // syncDir fsyncs a directory, so that a file created in it survives a
 // power loss.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := openSpoolFile(dir, os.O_RDONLY)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ func lockDir(dir string) (func() error, error) {
 // cannot open a directory for syncing; there a new segment may be lost to
 // a power loss, but not to a crash of the process.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := openSpoolFile(dir, os.O_RDONLY)
 	if err != nil {
 		return nil
 	}

@@ -738,7 +738,7 @@ func TestSpoolCrashLosesNothing(t *testing.T) {
 			cmd.Stderr = &stderr
 			stdin, err := cmd.StdinPipe()
 			require.NoError(t, err)
-			defer stdin.Close()
+			defer func() { _ = stdin.Close() }()
 			stdout, err := cmd.StdoutPipe()
 			require.NoError(t, err)
 			require.NoError(t, cmd.Start())
