@@ -526,6 +526,39 @@ func TestSpoolBoundMakesEnqueueWait(t *testing.T) {
 	goleak.VerifyNone(t, ignore)
 }
 
+func TestSpoolCloseWakesEnqueueWaitingForDisk(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	s := newSink(t)
+	s.status.Store(http.StatusServiceUnavailable)
+	var f failures
+	dir := t.TempDir()
+	b := spoolBatcher(t, s.client(t), alguna.BatcherOptions{
+		SpoolDir: dir, MaxSpoolBytes: 1 << 10, FlushInterval: time.Millisecond, OnFailure: f.record,
+	})
+	accepted := 0
+	for i := 0; ; i++ {
+		require.Less(t, i, 100, "the spool never filled up")
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		err := b.Enqueue(ctx, usage(i))
+		cancel()
+		if err != nil {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			break
+		}
+		accepted++
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Enqueue(context.Background(), usage(-1)) }()
+	require.Error(t, closeQuickly(t, b))
+	require.ErrorIs(t, <-done, alguna.ErrBatcherClosed)
+	require.Equal(t, accepted, f.count())
+	st := b.Stats()
+	require.Equal(t, alguna.BatcherStats{Enqueued: int64(accepted), Failed: int64(accepted), Retried: st.Retried, Syncs: st.Syncs}, st)
+	requireSpoolEmpty(t, dir)
+	s.close()
+	goleak.VerifyNone(t, ignore)
+}
+
 func TestSpoolSmallerThanASegmentDoesNotWedge(t *testing.T) {
 	s := newSink(t)
 	// Room for about ten events, in a segment that could hold thousands:
