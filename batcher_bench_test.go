@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/alguna/alguna-go"
+	"github.com/alguna/alguna-go/algunatest"
 )
 
 // answerTransport answers every request in memory, so that a benchmark
@@ -111,6 +112,17 @@ func BenchmarkBatcherMinimalSink(b *testing.B) {
 	c, err := alguna.NewClient("k", alguna.WithBaseURL(srv.URL))
 	require.NoError(b, err)
 	benchmarkBatcher(b, c, alguna.BatcherOptions{}, nil)
+}
+
+// BenchmarkBatcherAlgunatest sends into the bundled fake, which validates,
+// dedupes and stores every event: what a user's test suite pays per event.
+func BenchmarkBatcherAlgunatest(b *testing.B) {
+	fake := algunatest.NewServer()
+	defer fake.Close()
+	c := fake.Client()
+	_, err := c.Accounts.Create(context.Background(), &alguna.AccountCreateParams{Name: "Acme Corp", Alias: "acc_abc123"})
+	require.NoError(b, err)
+	benchmarkBatcher(b, c, alguna.BatcherOptions{}, func() int64 { return int64(len(fake.Events())) })
 }
 
 // BenchmarkEventEncoding measures encoding a full request of 100 events.
