@@ -451,12 +451,22 @@ func TestNewBatcherValidatesOptions(t *testing.T) {
 func TestBatcherConcurrentProducers(t *testing.T) {
 	s := newSink(t)
 	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{QueueSize: 300, FlushInterval: time.Millisecond})
+	produce(t, b, 8, 500)
+	require.NoError(t, b.Close(context.Background()))
+	require.Equal(t, 4000, s.distinct())
+	require.Equal(t, alguna.BatcherStats{Enqueued: 4000, Ingested: 4000}, b.Stats())
+}
+
+// produce enqueues each events from each of producers goroutines, with
+// uniqueIds "g<producer>-<n>", and returns when all are accepted.
+func produce(t *testing.T, b *alguna.Batcher, producers, each int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	for g := range 8 {
+	for g := range producers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 500 {
+			for i := range each {
 				e := usage(i)
 				e.UniqueID = fmt.Sprintf("g%d-%d", g, i)
 				if err := b.Enqueue(context.Background(), e); err != nil {
@@ -467,7 +477,4 @@ func TestBatcherConcurrentProducers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	require.NoError(t, b.Close(context.Background()))
-	require.Equal(t, 4000, s.distinct())
-	require.Equal(t, alguna.BatcherStats{Enqueued: 4000, Ingested: 4000}, b.Stats())
 }

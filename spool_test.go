@@ -140,22 +140,7 @@ func TestSpoolDeliversAndCleansUp(t *testing.T) {
 func TestSpoolConcurrentProducersShareFsyncs(t *testing.T) {
 	s := newSink(t)
 	b := spoolBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: time.Millisecond})
-	var wg sync.WaitGroup
-	for g := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 100 {
-				e := usage(i)
-				e.UniqueID = fmt.Sprintf("g%d-%d", g, i)
-				if err := b.Enqueue(context.Background(), e); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	produce(t, b, 16, 100)
 	require.NoError(t, b.Close(context.Background()))
 	require.Equal(t, 1600, s.distinct())
 	st := b.Stats()
