@@ -165,11 +165,19 @@ func (a *App) upgrade(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	token := newToken()
-	if _, err := a.store.Update(u.ID, func(u *User) { u.CheckoutToken = token }); err != nil {
+	// One token per user until they have paid: every checkout they open,
+	// in another tab or after going back, carries it, so whichever one they
+	// pay is recognised.
+	u, err := a.store.Update(u.ID, func(u *User) {
+		if u.CheckoutToken == "" {
+			u.CheckoutToken = newToken()
+		}
+	})
+	if err != nil {
 		a.fail(w, "saving the checkout token", err)
 		return
 	}
+	token := u.CheckoutToken
 	if r.URL.Query().Get("mode") == "flow" {
 		link, err := a.client.Checkout.FlowURL(a.cfg.FlowID, u.AccountID, token)
 		if err != nil {

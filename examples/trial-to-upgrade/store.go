@@ -29,8 +29,9 @@ type User struct {
 	Enterprise bool   `json:"enterprise"`
 	AccountID  string `json:"accountId"`
 	Plan       Plan   `json:"plan"`
-	// CheckoutToken is the pass-through token of the checkout the user last
-	// started; the completion webhook must carry it back.
+	// CheckoutToken is the pass-through token of every checkout the user
+	// has started since they last paid; the completion webhook must carry
+	// it back.
 	CheckoutToken string `json:"-"`
 }
 
