@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -259,6 +260,21 @@ func (a *App) webhookHandler(v *alguna.WebhookVerifier) http.Handler {
 		a.log.Info("webhook: subscription created", "account", s.AccountID, "subscription", s.ID)
 		return nil
 	})
+	h.OnSubscriptionCanceled(func(ctx context.Context, ev *alguna.WebhookEvent, s *alguna.Subscription) error {
+		u, err := a.store.ByAccount(s.AccountID)
+		if err != nil {
+			return nil
+		}
+		// Paid access ends with the subscription; usage is gated by credits
+		// again, and the dashboard offers the upgrade.
+		_, err = a.store.Update(u.ID, func(u *User) {
+			if u.Plan == PlanPaid {
+				u.Plan = PlanNeedsUpgrade
+			}
+		})
+		a.log.Info("webhook: subscription canceled", "user", u.ID, "subscription", s.ID)
+		return err
+	})
 	h.OnInvoicePaid(func(ctx context.Context, ev *alguna.WebhookEvent, inv *alguna.Invoice) error {
 		a.log.Info("webhook: invoice paid", "account", inv.AccountID, "invoice", inv.ID, "total", inv.Total.StringFixed(2))
 		return nil
@@ -347,8 +363,9 @@ button,.button{font:inherit;padding:.5rem 1rem;border:1px solid #333;border-radi
 {{template "bottom"}}{{end}}
 
 {{define "welcome"}}{{template "top"}}
-{{if eq .Plan "paid"}}<p id="welcome">Welcome to Acme Analyze Pro, {{.Name}}! Your subscription is active.</p>
-{{else}}<meta http-equiv="refresh" content="1"><p id="confirming">Confirming your payment&hellip;</p>{{end}}
+{{if eq .User.Plan "paid"}}<p id="welcome">Welcome to Acme Analyze Pro, {{.User.Name}}! Your subscription is active.</p>
+{{else if .Waiting}}<meta http-equiv="refresh" content="1; url=/welcome?wait={{.Next}}"><p id="confirming">Confirming your payment&hellip;</p>
+{{else}}<p id="not-confirmed">We have not heard about a payment yet. If you paid, it will show on your dashboard as soon as it is confirmed.</p>{{end}}
 <p><a href="/dashboard">Back to the dashboard</a></p>{{template "bottom"}}{{end}}
 `))
 
@@ -376,8 +393,16 @@ func (a *App) welcome(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.render(w, "welcome", u)
+	// The page refreshes while the webhook is on its way, for half a minute
+	// at most: the redirect alone proves nothing, and a page that polls
+	// forever helps nobody.
+	waited, _ := strconv.Atoi(r.URL.Query().Get("wait"))
+	a.render(w, "welcome", map[string]any{"User": u, "Waiting": waited < maxWelcomeWait, "Next": waited + 1})
 }
+
+// maxWelcomeWait is how many one-second refreshes /welcome waits for the
+// payment webhook.
+const maxWelcomeWait = 30
 
 func (a *App) render(w http.ResponseWriter, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -76,4 +78,53 @@ func TestForeignCheckoutDoesNotUpgrade(t *testing.T) {
 	me, err = v.me(ctx)
 	require.NoError(t, err)
 	require.Equal(t, PlanTrial, me.Plan)
+}
+
+// TestCancelEndsPaidPlan cancels in the portal: the subscription.canceled
+// webhook must end the paid plan, or a cancelled user would keep unmetered
+// access.
+func TestCancelEndsPaidPlan(t *testing.T) {
+	ctx := context.Background()
+	env, v := startForTest(t)
+	upgrade, err := v.get(ctx, "/upgrade")
+	require.NoError(t, err)
+	_, err = v.pay(ctx, upgrade.Location)
+	require.NoError(t, err)
+	require.NoError(t, env.fake.FlushWebhooks(ctx))
+
+	billing, err := v.get(ctx, "/billing")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSeeOther, billing.StatusCode)
+	page, err := v.page(ctx, billing.Location)
+	require.NoError(t, err)
+	m := regexp.MustCompile(`<form id="cancel-form" method="post" action="([^"]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, m, "a paying self-serve user can cancel")
+	action, err := url.Parse(billing.Location)
+	require.NoError(t, err)
+	action, err = action.Parse(html.UnescapeString(m[1]))
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, action.String(), nil)
+	require.NoError(t, err)
+	_, err = v.do(req)
+	require.NoError(t, err)
+	require.NoError(t, env.fake.FlushWebhooks(ctx))
+
+	me, err := v.me(ctx)
+	require.NoError(t, err)
+	require.Equal(t, PlanNeedsUpgrade, me.Plan)
+}
+
+// TestWelcomeStopsWaiting: the success page polls for the payment webhook
+// for a while, then says it has not heard, instead of refreshing forever.
+func TestWelcomeStopsWaiting(t *testing.T) {
+	ctx := context.Background()
+	_, v := startForTest(t)
+	page, err := v.page(ctx, v.base+"/welcome")
+	require.NoError(t, err)
+	require.Contains(t, page, `id="confirming"`)
+	require.Contains(t, page, `url=/welcome?wait=1`)
+	page, err = v.page(ctx, v.base+"/welcome?wait=30")
+	require.NoError(t, err)
+	require.Contains(t, page, `id="not-confirmed"`)
+	require.NotContains(t, page, `http-equiv="refresh"`)
 }
