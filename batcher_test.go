@@ -113,6 +113,16 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// waitRequests waits until the sink has answered at least n requests.
+func (s *sink) waitRequests(t *testing.T, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.requests >= n
+	}, 10*time.Second, time.Millisecond)
+}
+
 func (s *sink) distinct() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -319,11 +329,7 @@ func TestBatcherOutageThatEnds(t *testing.T) {
 		require.NoError(t, b.Enqueue(context.Background(), usage(i)))
 	}
 	// Let the outage be felt, then end it.
-	require.Eventually(t, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.requests >= 8
-	}, 10*time.Second, time.Millisecond)
+	s.waitRequests(t, 8)
 	s.status.Store(0)
 	require.NoError(t, b.Flush(context.Background()))
 	require.NoError(t, b.Close(context.Background()))
@@ -343,11 +349,7 @@ func TestBatcherRetriesResendTheSameBatch(t *testing.T) {
 	}
 	flushed := make(chan error, 1)
 	go func() { flushed <- b.Flush(context.Background()) }()
-	require.Eventually(t, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.requests >= 4
-	}, 10*time.Second, time.Millisecond)
+	s.waitRequests(t, 4)
 	s.status.Store(0)
 	require.NoError(t, <-flushed)
 	require.NoError(t, b.Close(context.Background()))

@@ -651,11 +651,7 @@ func TestSpoolGuaranteesOfTheBatcherHold(t *testing.T) {
 		for i := range 100 {
 			require.NoError(t, b.Enqueue(context.Background(), usage(i)))
 		}
-		require.Eventually(t, func() bool {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			return s.requests >= 8
-		}, 10*time.Second, time.Millisecond)
+		s.waitRequests(t, 8)
 		s.status.Store(0)
 		require.NoError(t, b.Close(context.Background()))
 		require.Equal(t, 100, s.distinct())
