@@ -75,7 +75,7 @@ type BatcherOptions struct {
 }
 
 // BatcherStats counts what a Batcher did. After Close,
-// Enqueued + Replayed == Ingested + Failed.
+// Enqueued + Replayed == Ingested + Failed + Kept.
 type BatcherStats struct {
 	// Enqueued is every event Enqueue accepted.
 	Enqueued int64
@@ -88,7 +88,7 @@ type BatcherStats struct {
 	Dropped int64
 	// Retried is every repeated request, by the client or by the Batcher.
 	Retried int64
-	// Pending is accepted (or replayed) events not settled yet.
+	// Pending is accepted (or replayed) events not settled or kept yet.
 	Pending int64
 
 	// Replayed is every event NewBatcher read back from the spool, left
@@ -102,6 +102,10 @@ type BatcherStats struct {
 	// Syncs is every fsync of the spool; concurrent Enqueue calls share
 	// them.
 	Syncs int64
+	// Kept is every event Close could not deliver before its context ended
+	// and left in the spool instead; the next Batcher on SpoolDir sends
+	// them. Without a spool such events are Failed.
+	Kept int64
 }
 
 // Batcher sends usage events in the background, in batches, with bounded
@@ -143,8 +147,8 @@ type Batcher struct {
 	// nil without a spool).
 	pendingRefs []spoolRef
 	// replayDone is closed once the spool's backlog is all queued.
-	replayDone        chan struct{}
-	replayed, corrupt atomic.Int64
+	replayDone              chan struct{}
+	replayed, corrupt, kept atomic.Int64
 }
 
 // batch is a group of events sent in one request. Its body and idempotency
@@ -359,8 +363,10 @@ func (b *Batcher) Flush(ctx context.Context) error {
 
 // Close stops intake, sends everything queued, and keeps retrying failed
 // batches until they are delivered or ctx ends. Then every event still
-// undelivered goes to OnFailure, exactly once, and Close returns an error
-// that says how many. Close waits for the Batcher's goroutines to exit. It is
+// undelivered goes to OnFailure, exactly once — or, with a spool, stays in
+// the spool for the next Batcher on the directory (Stats().Kept) — and
+// Close returns an error that says how many. Close waits for the Batcher's
+// goroutines to exit and releases the spool. It is
 // safe to call more than once; later calls wait for the first and return its
 // result.
 func (b *Batcher) Close(ctx context.Context) error {
@@ -421,13 +427,17 @@ wait:
 		reason = fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, ctxErr)
 	}
 	for _, q := range left {
-		b.fail(q.events, reason)
+		b.abandon(q.events, reason)
 		b.finish(q)
 	}
-	spoolErr := b.spool.close()
+	spoolErr := b.spool.close(b.kept.Load())
 
-	if n := b.failed.Load(); n > 0 || ctxErr != nil {
-		err := fmt.Errorf("alguna: batcher closed with %d of %d events not ingested", n, b.enqueued.Load()+b.replayed.Load())
+	failed, kept := b.failed.Load(), b.kept.Load()
+	if failed > 0 || kept > 0 || ctxErr != nil {
+		err := fmt.Errorf("alguna: batcher closed with %d of %d events not ingested", failed+kept, b.enqueued.Load()+b.replayed.Load())
+		if kept > 0 {
+			err = fmt.Errorf("%w (%d kept in the spool for the next start)", err, kept)
+		}
 		if ctxErr != nil {
 			err = fmt.Errorf("%w: %w", err, ctxErr)
 		}
@@ -446,9 +456,10 @@ func (b *Batcher) Stats() BatcherStats {
 		Retried:  b.retried.Load(),
 		Replayed: b.replayed.Load(),
 		Corrupt:  b.corrupt.Load(),
+		Kept:     b.kept.Load(),
 	}
 	s.SpooledBytes, s.Syncs = b.spool.spooled()
-	s.Pending = s.Enqueued + s.Replayed - s.Ingested - s.Failed
+	s.Pending = s.Enqueued + s.Replayed - s.Ingested - s.Failed - s.Kept
 	return s
 }
 
@@ -480,7 +491,7 @@ func (b *Batcher) work() {
 			if !b.take(bt) {
 				continue
 			}
-			b.deliver(bt.events)
+			b.deliver(bt.events, bt.refs)
 			b.finish(bt)
 		case <-b.runCtx.Done():
 			return
@@ -502,16 +513,16 @@ func (b *Batcher) take(bt *batch) bool {
 }
 
 func (b *Batcher) finish(bt *batch) {
-	b.spool.settle(bt.refs)
 	b.mu.Lock()
 	delete(b.inflight, bt)
 	b.mu.Unlock()
 	close(bt.done)
 }
 
-// deliver sends events until each one is settled: ingested, refused, or
-// given up when the Batcher stops. It returns only then.
-func (b *Batcher) deliver(events []Event) {
+// deliver sends events until each one is settled — ingested or refused —
+// or the Batcher stops and abandons them. It returns only then. refs, when
+// there is a spool, says where each event is spooled.
+func (b *Batcher) deliver(events []Event, refs []spoolRef) {
 	body := encodeEvents(events)
 	key := uuid.NewString()
 	for attempt := 0; ; attempt++ {
@@ -523,22 +534,24 @@ func (b *Batcher) deliver(events []Event) {
 			[]RequestOption{WithIdempotencyKey(key), withRetryCounter(&b.retried)})
 		if err == nil {
 			b.settle(events, res.Failed)
+			b.spool.settle(refs)
 			return
 		}
 		if b.runCtx.Err() != nil {
-			b.fail(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
+			b.abandon(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
 			return
 		}
 		if refusedAsBatch(err) && len(events) > 1 {
 			// One bad event must not cost the others: halve the batch until
 			// the refusal is pinned on the events that cause it.
 			half := len(events) / 2
-			b.deliver(events[:half])
-			b.deliver(events[half:])
+			b.deliver(events[:half], part(refs, 0, half))
+			b.deliver(events[half:], part(refs, half, len(events)))
 			return
 		}
 		if !retryable(err) {
 			b.fail(events, err)
+			b.spool.settle(refs)
 			return
 		}
 		wait := backoff(b.opts.RetryWaitMin, b.opts.RetryWaitMax, attempt, nil)
@@ -550,10 +563,34 @@ func (b *Batcher) deliver(events []Event) {
 		case <-t.C:
 		case <-b.runCtx.Done():
 			t.Stop()
-			b.fail(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
+			b.abandon(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
 			return
 		}
 	}
+}
+
+// part is refs[lo:hi], or nil without a spool.
+func part(refs []spoolRef, lo, hi int) []spoolRef {
+	if refs == nil {
+		return nil
+	}
+	return refs[lo:hi]
+}
+
+// abandon gives up on events because Close ran out of time. Without a spool
+// they will never be ingested, so they are reported. With one, they stay in
+// the spool, unsettled, and the next Batcher on the directory sends them:
+// the event was acknowledged as durable, and a deadline at shutdown does not
+// change that.
+func (b *Batcher) abandon(events []Event, cause error) {
+	if b.spool == nil {
+		b.fail(events, cause)
+		return
+	}
+	b.kept.Add(int64(len(events)))
+	b.client.logger.LogAttrs(context.Background(), slog.LevelWarn, "alguna: events kept in the spool for the next start",
+		slog.Int("events", len(events)), slog.String("error", cause.Error()))
+	b.release(len(events))
 }
 
 // ingestAnswer decodes only what the Batcher needs: which events failed.

@@ -101,11 +101,13 @@ type spool struct {
 	unlock   func() error
 
 	mu      sync.Mutex
-	idle    sync.Cond // signalled when live reaches 0 while closing
+	idle    sync.Cond // signalled when live falls to keep while closing
 	active  *segment  // receives new records; nil until the next commit
 	nextID  uint64
-	bytes   int64 // on disk or reserved: segments and their full ack files
-	live    int   // records handed out (or being written) and not settled
+	bytes   int64                 // on disk or reserved: segments and their full ack files
+	live    int                   // records handed out (or being written) and not settled
+	keep    int                   // records Close leaves unsettled for the next start
+	segs    map[*segment]struct{} // every segment with files open or on disk
 	closing bool
 	writing bool          // the committer is writing into active
 	waiters int           // appends waiting for disk room
@@ -199,6 +201,7 @@ func openSpool(o *BatcherOptions, logger *slog.Logger) (*spool, *spoolBacklog, e
 		kick:          make(chan struct{}, 1),
 		stop:          make(chan struct{}),
 		committerDone: make(chan struct{}),
+		segs:          make(map[*segment]struct{}),
 	}
 	s.idle.L = &s.mu
 	bl, err := s.recover()
@@ -343,7 +346,7 @@ func (s *spool) commitLoop() {
 			s.bytes -= c.bytes
 			s.live -= c.records
 			s.signalFreedLocked()
-			if s.closing && s.live == 0 {
+			if s.closing && s.live <= s.keep {
 				s.idle.Broadcast()
 			}
 		}
@@ -407,6 +410,7 @@ func (s *spool) create() (*segment, error) {
 	seg := &segment{id: id, f: f}
 	s.mu.Lock()
 	s.active = seg
+	s.segs[seg] = struct{}{}
 	s.mu.Unlock()
 	return seg, nil
 }
@@ -437,6 +441,7 @@ func (s *spool) dropLocked(seg *segment) {
 		}
 	}
 	seg.f, seg.rf, seg.ack = nil, nil, nil
+	delete(s.segs, seg)
 	for _, p := range []string{s.segPath(seg.id), s.ackPath(seg.id)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.logger.LogAttrs(context.Background(), slog.LevelError, "alguna: removing settled spool file",
@@ -472,7 +477,7 @@ func (s *spool) settle(refs []spoolRef) {
 		s.settleLocked(refs[i].seg, refs[i:j])
 		i = j
 	}
-	if s.closing && s.live == 0 {
+	if s.closing && s.live <= s.keep {
 		s.idle.Broadcast()
 	}
 }
@@ -515,19 +520,21 @@ func (s *spool) writeAcksLocked(seg *segment, buf []byte) error {
 	return err
 }
 
-// close waits until every record handed out is settled, stops the
-// committer, deletes the settled segments and releases the lock. The
-// Batcher calls it after it has settled every accepted event; what it waits
-// for are Enqueue calls that wrote their record just as Close began and
-// settle it on finding the Batcher closed.
-func (s *spool) close() error {
+// close waits until every record handed out is settled but the keep that
+// the Batcher leaves for the next start, stops the committer, deletes the
+// settled segments, closes the files of the others and releases the lock.
+// The Batcher calls it after it has settled or kept every accepted event;
+// what it waits for are Enqueue calls that wrote their record just as Close
+// began and settle it on finding the Batcher closed.
+func (s *spool) close(keep int64) error {
 	if s == nil {
 		return nil
 	}
 	s.mu.Lock()
 	s.closing = true
+	s.keep = int(keep)
 	s.signalFreedLocked()
-	for s.live > 0 {
+	for s.live > s.keep {
 		s.idle.Wait()
 	}
 	s.mu.Unlock()
@@ -535,8 +542,17 @@ func (s *spool) close() error {
 	<-s.committerDone
 	s.mu.Lock()
 	if a := s.active; a != nil {
-		// Every record is settled, so sealing deletes it.
+		// Sealing deletes it when every record in it is settled.
 		s.sealLocked(a)
+	}
+	for seg := range s.segs {
+		// Kept records: the files stay for the next start.
+		for _, f := range []*os.File{seg.f, seg.rf, seg.ack} {
+			if f != nil {
+				_ = f.Close()
+			}
+		}
+		seg.f, seg.rf, seg.ack = nil, nil, nil
 	}
 	s.mu.Unlock()
 	return s.unlock()
@@ -735,6 +751,7 @@ func (s *spool) recoverSegment(id uint64, last bool, bl *spoolBacklog) (*segment
 	}
 	s.bytes += seg.size + ackEntrySize*seg.records
 	s.live += seg.live
+	s.segs[seg] = struct{}{}
 	return seg, nil
 }
 
@@ -834,8 +851,8 @@ func (b *Batcher) replay(bl *spoolBacklog) {
 }
 
 // feed queues replayed events as room frees up. If Close gives up first,
-// the events not yet queued are reported like every other undelivered
-// event.
+// the events not yet queued stay in the spool, like every other event Close
+// could not deliver.
 func (b *Batcher) feed(items []replayItem) {
 	defer b.workers.Done()
 	defer close(b.replayDone)
@@ -844,14 +861,8 @@ func (b *Batcher) feed(items []replayItem) {
 		case b.room <- struct{}{}:
 			b.admit(it)
 		case <-b.runCtx.Done():
-			for _, it := range items[i:] {
-				if e, err := b.spool.read(it); err != nil {
-					b.unreadable(err)
-				} else {
-					b.report([]Event{e}, fmt.Errorf("%w before the event was queued from the spool", ErrBatcherClosed))
-				}
-				b.spool.settle([]spoolRef{it.ref})
-			}
+			// Still spooled and unsettled: the next start sends them.
+			b.kept.Add(int64(len(items) - i))
 			return
 		}
 	}

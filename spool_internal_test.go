@@ -110,7 +110,7 @@ func TestSpoolRecoveryTellsTornTailsFromDamage(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist)
 
 	settleAll(s, bl)
-	require.NoError(t, s.close())
+	require.NoError(t, s.close(0))
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "only the lock file is left")
@@ -132,7 +132,7 @@ func TestSpoolRecoveryResyncsAfterDamagedLength(t *testing.T) {
 	require.Len(t, bl.bad[0].events, 1, "the payload itself is intact, so b can be salvaged")
 	require.Equal(t, "b", bl.bad[0].events[0].UniqueID)
 	settleAll(s, bl)
-	require.NoError(t, s.close())
+	require.NoError(t, s.close(0))
 }
 
 func TestSpoolRecoveryReadsAcks(t *testing.T) {
@@ -162,7 +162,7 @@ func TestSpoolRecoveryReadsAcks(t *testing.T) {
 	s.settle([]spoolRef{bl.items[1].ref})
 	_, err = os.Stat(ackPath)
 	require.ErrorIs(t, err, os.ErrNotExist)
-	require.NoError(t, s.close())
+	require.NoError(t, s.close(0))
 }
 
 func TestSpoolDecodeKeepsNumbersExact(t *testing.T) {
