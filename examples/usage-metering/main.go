@@ -8,7 +8,9 @@
 //
 // With ALGUNA_API_KEY set it sends to a real Alguna instead (ALGUNA_BASE_URL
 // overrides the host, e.g. for a sandbox workspace), metering against the
-// account named by -account.
+// account named by -account. With -spool DIR every event is fsynced to DIR
+// before it counts as sent, and a run killed half-way sends the rest at the
+// next start.
 package main
 
 import (
@@ -43,6 +45,7 @@ type config struct {
 	account     string
 	faults      float64
 	closeWithin time.Duration
+	spoolDir    string
 }
 
 func run(args []string, out io.Writer) error {
@@ -53,6 +56,7 @@ func run(args []string, out io.Writer) error {
 	fs.StringVar(&cfg.account, "account", "", "account id or alias to meter (default: a new account on the fake)")
 	fs.Float64Var(&cfg.faults, "faults", 0.05, "share of requests the fake fails (500 or dropped connection), to show retries at work")
 	fs.DurationVar(&cfg.closeWithin, "close-within", 30*time.Second, "how long Close may keep retrying at the end")
+	fs.StringVar(&cfg.spoolDir, "spool", "", "spool events to this directory first, so that a crash loses none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +90,7 @@ func run(args []string, out io.Writer) error {
 
 	var failed atomic.Int64
 	b, err := client.Events.NewBatcher(alguna.BatcherOptions{
+		SpoolDir: cfg.spoolDir,
 		OnFailure: func(events []alguna.Event, err error) {
 			// A real product would write these to a dead-letter table.
 			failed.Add(int64(len(events)))
@@ -116,6 +121,9 @@ func run(args []string, out io.Writer) error {
 	elapsed := time.Since(start)
 	fmt.Fprintf(out, "\nsent %d events in %s (%.0f events/s): %d ingested, %d failed, %d requests retried\n",
 		st.Enqueued, elapsed.Round(time.Millisecond), float64(st.Ingested)/elapsed.Seconds(), st.Ingested, st.Failed, st.Retried)
+	if cfg.spoolDir != "" {
+		fmt.Fprintf(out, "spool: %d events replayed from an earlier run, %d kept for the next, %d fsyncs\n", st.Replayed, st.Kept, st.Syncs)
+	}
 	if fake != nil {
 		fmt.Fprintf(out, "the fake holds %d distinct events; units left on the account: %s\n",
 			len(fake.Events()), fake.Balance(cfg.account, alguna.CreditTypeUnits))
