@@ -71,6 +71,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var fakeAccountID string
 	if fake != nil {
 		defer fake.Close()
 		acc, err := client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Metering Demo", Alias: "metering-demo"})
@@ -82,8 +83,10 @@ func run(args []string, out io.Writer) error {
 		}); err != nil {
 			return fmt.Errorf("granting credits: %w", err)
 		}
-		cfg.account = acc.ID
-		fmt.Fprintf(out, "fake Alguna at %s, account %s, %.0f%% of requests faulted\n", fake.URL, acc.ID, cfg.faults*100)
+		// The alias, not the id: events a killed run left in a spool name an
+		// account the next run's fake knows too.
+		cfg.account, fakeAccountID = acc.Alias, acc.ID
+		fmt.Fprintf(out, "fake Alguna at %s, account %s (alias %s), %.0f%% of requests faulted\n", fake.URL, acc.ID, acc.Alias, cfg.faults*100)
 	} else if cfg.account == "" {
 		return errors.New("-account is required with a real Alguna")
 	}
@@ -126,7 +129,7 @@ func run(args []string, out io.Writer) error {
 	}
 	if fake != nil {
 		fmt.Fprintf(out, "the fake holds %d distinct events; units left on the account: %s\n",
-			len(fake.Events()), fake.Balance(cfg.account, alguna.CreditTypeUnits))
+			len(fake.Events()), fake.Balance(fakeAccountID, alguna.CreditTypeUnits))
 	}
 	return errors.Join(produceErr, closeErr)
 }
