@@ -47,16 +47,35 @@ type BatcherOptions struct {
 	DropWhenFull bool
 	// OnFailure receives every accepted event that will not be ingested,
 	// with the reason, exactly once. It is called from the Batcher's own
-	// goroutines (and from Close), never while holding a lock Enqueue needs;
-	// it must not call Close.
+	// goroutines (and from NewBatcher and Close), never while holding a lock
+	// Enqueue needs; it must not call Close. With a spool, a damaged record
+	// that NewBatcher cannot read back comes with no events and an error
+	// that matches ErrSpoolCorrupt and names the file and offset.
 	OnFailure func(events []Event, err error)
 	// RetryWaitMin and RetryWaitMax bound the Batcher's own backoff between
 	// attempts at a batch, on top of the client's retries (defaults 1s, 30s).
 	RetryWaitMin, RetryWaitMax time.Duration
+
+	// SpoolDir turns on the durable spool: Enqueue returns nil only once
+	// the event is written to a file in this directory and fsynced, and
+	// NewBatcher first sends what an earlier process left unsettled there,
+	// with the same uniqueIds and timestamps.
+	// Concurrent Enqueue calls share fsyncs. Only one Batcher may use a
+	// directory at a time; another gets ErrSpoolLocked. Empty: no spool,
+	// events live in memory only.
+	SpoolDir string
+	// MaxSpoolBytes bounds the disk the spool uses, default 1 GiB. At the
+	// bound Enqueue behaves as on a full queue: it waits for room, or
+	// answers ErrQueueFull with DropWhenFull.
+	MaxSpoolBytes int64
+	// SpoolSegmentBytes is the size at which the spool starts a new file,
+	// default 16 MiB. A file is deleted once every event in it is settled,
+	// so smaller files give disk back sooner; larger ones mean fewer files.
+	SpoolSegmentBytes int64
 }
 
 // BatcherStats counts what a Batcher did. After Close,
-// Enqueued == Ingested + Failed.
+// Enqueued + Replayed == Ingested + Failed + Kept.
 type BatcherStats struct {
 	// Enqueued is every event Enqueue accepted.
 	Enqueued int64
@@ -69,8 +88,24 @@ type BatcherStats struct {
 	Dropped int64
 	// Retried is every repeated request, by the client or by the Batcher.
 	Retried int64
-	// Pending is accepted events not settled yet.
+	// Pending is accepted (or replayed) events not settled or kept yet.
 	Pending int64
+
+	// Replayed is every event NewBatcher read back from the spool, left
+	// unsettled by an earlier process.
+	Replayed int64
+	// Corrupt is every damaged or unreadable spool record skipped on
+	// replay; each was reported to OnFailure with ErrSpoolCorrupt.
+	Corrupt int64
+	// SpooledBytes is the disk the spool holds or has reserved now.
+	SpooledBytes int64
+	// Syncs is every fsync of the spool; concurrent Enqueue calls share
+	// them.
+	Syncs int64
+	// Kept is every event Close could not deliver before its context ended
+	// and left in the spool instead; the next Batcher on SpoolDir sends
+	// them. Without a spool such events are Failed.
+	Kept int64
 }
 
 // Batcher sends usage events in the background, in batches, with bounded
@@ -105,12 +140,22 @@ type Batcher struct {
 	closeErr  error
 
 	enqueued, ingested, failed, dropped, retried atomic.Int64
+
+	// spool is nil unless SpoolDir is set.
+	spool *spool
+	// pendingRefs says where each pending event is spooled (guarded by mu;
+	// nil without a spool).
+	pendingRefs []spoolRef
+	// replayDone is closed once the spool's backlog is all queued.
+	replayDone              chan struct{}
+	replayed, corrupt, kept atomic.Int64
 }
 
 // batch is a group of events sent in one request. Its body and idempotency
 // key are fixed when it is first sent, so every retry is the same request.
 type batch struct {
 	events []Event
+	refs   []spoolRef // where events are spooled; nil without a spool
 	done   chan struct{}
 }
 
@@ -153,7 +198,12 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 	if o.QueueSize > 0 && o.MaxBatchSize > o.QueueSize {
 		o.MaxBatchSize = o.QueueSize
 	}
+	o.spoolOptions(&ps)
 	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	sp, backlog, err := openSpool(&o, s.client.logger)
+	if err != nil {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -169,12 +219,19 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 		runCtx:    runCtx,
 		cancelRun: cancel,
 		closeDone: make(chan struct{}),
+
+		spool:      sp,
+		replayDone: make(chan struct{}),
+	}
+	if sp != nil {
+		b.pendingRefs = make([]spoolRef, 0, o.MaxBatchSize)
 	}
 	b.workers.Add(o.Concurrency + 1)
 	for range o.Concurrency {
 		go b.work()
 	}
 	go b.tick()
+	b.replay(backlog)
 	return b, nil
 }
 
@@ -182,7 +239,9 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 // empty), and queues it. Invalid events are refused with a *ValidationError
 // and never queued. On a full queue Enqueue waits for room until ctx ends,
 // or answers ErrQueueFull at once when DropWhenFull is set. Once Enqueue
-// returns nil, the event is either ingested or reported to OnFailure.
+// returns nil, the event is either ingested or reported to OnFailure — with
+// a spool, even if the process dies first: it returns nil only once the
+// event is fsynced in SpoolDir.
 func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 	if p := e.problems(); len(p) > 0 {
 		return &ValidationError{Problems: p}
@@ -204,21 +263,43 @@ func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 			return fmt.Errorf("alguna: waiting for room in the batcher queue: %w", ctx.Err())
 		}
 	}
+	var ref spoolRef
+	if b.spool != nil {
+		var err error
+		if ref, err = b.spool.append(ctx, &e, b.opts.DropWhenFull, b.closing); err != nil {
+			<-b.room
+			if errors.Is(err, ErrQueueFull) {
+				b.dropped.Add(1)
+			}
+			return err
+		}
+	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
+		// Not accepted, so it must not come back after a restart.
+		b.spool.settle([]spoolRef{ref})
 		<-b.room
 		return ErrBatcherClosed
 	}
-	b.pending = append(b.pending, e)
 	b.enqueued.Add(1)
-	var full *batch
-	if len(b.pending) >= b.opts.MaxBatchSize {
-		full = b.cutLocked()
-	}
+	full := b.pushLocked(e, ref)
 	b.mu.Unlock()
 	if full != nil {
 		b.batches <- full
+	}
+	return nil
+}
+
+// pushLocked adds an accepted event to the waiting ones, and returns the
+// batch they make when that fills it.
+func (b *Batcher) pushLocked(e Event, ref spoolRef) *batch {
+	b.pending = append(b.pending, e)
+	if b.spool != nil {
+		b.pendingRefs = append(b.pendingRefs, ref)
+	}
+	if len(b.pending) >= b.opts.MaxBatchSize {
+		return b.cutLocked()
 	}
 	return nil
 }
@@ -228,8 +309,11 @@ func (b *Batcher) cutLocked() *batch {
 	if len(b.pending) == 0 {
 		return nil
 	}
-	bt := &batch{events: b.pending, done: make(chan struct{})}
+	bt := &batch{events: b.pending, refs: b.pendingRefs, done: make(chan struct{})}
 	b.pending = make([]Event, 0, b.opts.MaxBatchSize)
+	if b.spool != nil {
+		b.pendingRefs = make([]spoolRef, 0, b.opts.MaxBatchSize)
+	}
 	b.queued[bt] = struct{}{}
 	return bt
 }
@@ -262,6 +346,11 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	if closed {
 		return ErrBatcherClosed
 	}
+	select {
+	case <-b.replayDone:
+	case <-ctx.Done():
+		return fmt.Errorf("alguna: flushing batcher: %w", ctx.Err())
+	}
 	for _, done := range b.cut() {
 		select {
 		case <-done:
@@ -274,8 +363,10 @@ func (b *Batcher) Flush(ctx context.Context) error {
 
 // Close stops intake, sends everything queued, and keeps retrying failed
 // batches until they are delivered or ctx ends. Then every event still
-// undelivered goes to OnFailure, exactly once, and Close returns an error
-// that says how many. Close waits for the Batcher's goroutines to exit. It is
+// undelivered goes to OnFailure, exactly once — or, with a spool, stays in
+// the spool for the next Batcher on the directory (Stats().Kept) — and
+// Close returns an error that says how many. Close waits for the Batcher's
+// goroutines to exit and releases the spool. It is
 // safe to call more than once; later calls wait for the first and return its
 // result.
 func (b *Batcher) Close(ctx context.Context) error {
@@ -300,8 +391,13 @@ func (b *Batcher) close(ctx context.Context) error {
 	b.mu.Unlock()
 	close(b.closing)
 
-	waits := b.cut()
 	var ctxErr error
+	select {
+	case <-b.replayDone:
+	case <-ctx.Done():
+		ctxErr = ctx.Err()
+	}
+	waits := b.cut()
 wait:
 	for _, done := range waits {
 		select {
@@ -316,8 +412,10 @@ wait:
 	b.cancelRun()
 	b.workers.Wait()
 
-	// What no worker took is reported here.
+	// What no worker took is reported here, with what the spool's replay
+	// queued after the cut above.
 	b.mu.Lock()
+	b.cutLocked()
 	left := make([]*batch, 0, len(b.queued))
 	for q := range b.queued {
 		left = append(left, q)
@@ -329,18 +427,23 @@ wait:
 		reason = fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, ctxErr)
 	}
 	for _, q := range left {
-		b.fail(q.events, reason)
+		b.abandon(q.events, reason)
 		b.finish(q)
 	}
+	spoolErr := b.spool.close(b.kept.Load())
 
-	if n := b.failed.Load(); n > 0 || ctxErr != nil {
-		err := fmt.Errorf("alguna: batcher closed with %d of %d events not ingested", n, b.enqueued.Load())
+	failed, kept := b.failed.Load(), b.kept.Load()
+	if failed > 0 || kept > 0 || ctxErr != nil {
+		err := fmt.Errorf("alguna: batcher closed with %d of %d events not ingested", failed+kept, b.enqueued.Load()+b.replayed.Load())
+		if kept > 0 {
+			err = fmt.Errorf("%w (%d kept in the spool for the next start)", err, kept)
+		}
 		if ctxErr != nil {
 			err = fmt.Errorf("%w: %w", err, ctxErr)
 		}
-		return err
+		return errors.Join(err, spoolErr)
 	}
-	return nil
+	return spoolErr
 }
 
 // Stats returns the Batcher's counters.
@@ -351,8 +454,12 @@ func (b *Batcher) Stats() BatcherStats {
 		Failed:   b.failed.Load(),
 		Dropped:  b.dropped.Load(),
 		Retried:  b.retried.Load(),
+		Replayed: b.replayed.Load(),
+		Corrupt:  b.corrupt.Load(),
+		Kept:     b.kept.Load(),
 	}
-	s.Pending = s.Enqueued - s.Ingested - s.Failed
+	s.SpooledBytes, s.Syncs = b.spool.spooled()
+	s.Pending = s.Enqueued + s.Replayed - s.Ingested - s.Failed - s.Kept
 	return s
 }
 
@@ -384,7 +491,7 @@ func (b *Batcher) work() {
 			if !b.take(bt) {
 				continue
 			}
-			b.deliver(bt.events)
+			b.deliver(bt.events, bt.refs)
 			b.finish(bt)
 		case <-b.runCtx.Done():
 			return
@@ -412,9 +519,10 @@ func (b *Batcher) finish(bt *batch) {
 	close(bt.done)
 }
 
-// deliver sends events until each one is settled: ingested, refused, or
-// given up when the Batcher stops. It returns only then.
-func (b *Batcher) deliver(events []Event) {
+// deliver sends events until each one is settled — ingested or refused —
+// or the Batcher stops and abandons them. It returns only then. refs, when
+// there is a spool, says where each event is spooled.
+func (b *Batcher) deliver(events []Event, refs []spoolRef) {
 	body := encodeEvents(events)
 	key := uuid.NewString()
 	for attempt := 0; ; attempt++ {
@@ -426,22 +534,24 @@ func (b *Batcher) deliver(events []Event) {
 			[]RequestOption{WithIdempotencyKey(key), withRetryCounter(&b.retried)})
 		if err == nil {
 			b.settle(events, res.Failed)
+			b.spool.settle(refs)
 			return
 		}
 		if b.runCtx.Err() != nil {
-			b.fail(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
+			b.abandon(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
 			return
 		}
 		if refusedAsBatch(err) && len(events) > 1 {
 			// One bad event must not cost the others: halve the batch until
 			// the refusal is pinned on the events that cause it.
 			half := len(events) / 2
-			b.deliver(events[:half])
-			b.deliver(events[half:])
+			b.deliver(events[:half], part(refs, 0, half))
+			b.deliver(events[half:], part(refs, half, len(events)))
 			return
 		}
 		if !retryable(err) {
 			b.fail(events, err)
+			b.spool.settle(refs)
 			return
 		}
 		wait := backoff(b.opts.RetryWaitMin, b.opts.RetryWaitMax, attempt, nil)
@@ -453,10 +563,34 @@ func (b *Batcher) deliver(events []Event) {
 		case <-t.C:
 		case <-b.runCtx.Done():
 			t.Stop()
-			b.fail(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
+			b.abandon(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
 			return
 		}
 	}
+}
+
+// part is refs[lo:hi], or nil without a spool.
+func part(refs []spoolRef, lo, hi int) []spoolRef {
+	if refs == nil {
+		return nil
+	}
+	return refs[lo:hi]
+}
+
+// abandon gives up on events because Close ran out of time. Without a spool
+// they will never be ingested, so they are reported. With one, they stay in
+// the spool, unsettled, and the next Batcher on the directory sends them:
+// the event was acknowledged as durable, and a deadline at shutdown does not
+// change that.
+func (b *Batcher) abandon(events []Event, cause error) {
+	if b.spool == nil {
+		b.fail(events, cause)
+		return
+	}
+	b.kept.Add(int64(len(events)))
+	b.client.logger.LogAttrs(context.Background(), slog.LevelWarn, "alguna: events kept in the spool for the next start",
+		slog.Int("events", len(events)), slog.String("error", cause.Error()))
+	b.release(len(events))
 }
 
 // ingestAnswer decodes only what the Batcher needs: which events failed.
@@ -499,15 +633,20 @@ func (b *Batcher) settle(events []Event, failed []string) {
 	}
 }
 
-// fail reports events that will not be ingested.
+// fail reports events that will not be ingested and gives back their room.
 func (b *Batcher) fail(events []Event, err error) {
+	b.report(events, err)
+	b.release(len(events))
+}
+
+// report counts events as failed and passes them to OnFailure.
+func (b *Batcher) report(events []Event, err error) {
 	b.failed.Add(int64(len(events)))
 	b.client.logger.LogAttrs(context.Background(), slog.LevelError, "alguna: events not ingested",
 		slog.Int("events", len(events)), slog.String("error", err.Error()))
 	if b.opts.OnFailure != nil {
 		b.opts.OnFailure(events, err)
 	}
-	b.release(len(events))
 }
 
 func (b *Batcher) release(n int) {

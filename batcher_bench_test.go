@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/alguna/alguna-go"
+	"github.com/alguna/alguna-go/algunatest"
 )
 
 // answerTransport answers every request in memory, so that a benchmark
@@ -59,8 +60,17 @@ func minimalSink() http.Handler {
 	})
 }
 
-func benchmarkBatcher(b *testing.B, c *alguna.Client, delivered func() int64) {
-	bt, err := c.Events.NewBatcher(alguna.BatcherOptions{QueueSize: 20000, FlushInterval: 10 * time.Millisecond})
+// benchmarkBatcher enqueues b.N events from parallel producers and closes
+// the Batcher; o's zero QueueSize and FlushInterval get the benchmarks'
+// values. It returns the final stats.
+func benchmarkBatcher(b *testing.B, c *alguna.Client, o alguna.BatcherOptions, delivered func() int64) alguna.BatcherStats {
+	if o.QueueSize == 0 {
+		o.QueueSize = 20000
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = 10 * time.Millisecond
+	}
+	bt, err := c.Events.NewBatcher(o)
 	require.NoError(b, err)
 	props := map[string]any{"endpoint": "/v1/analyze", "tokens": 1500}
 	ctx := context.Background()
@@ -80,7 +90,9 @@ func benchmarkBatcher(b *testing.B, c *alguna.Client, delivered func() int64) {
 	if delivered != nil {
 		require.Equal(b, int64(b.N), delivered())
 	}
-	require.Equal(b, int64(b.N), bt.Stats().Ingested)
+	st := bt.Stats()
+	require.Equal(b, int64(b.N), st.Ingested)
+	return st
 }
 
 // BenchmarkBatcherInMemory measures the SDK alone: validation, ids,
@@ -89,7 +101,7 @@ func BenchmarkBatcherInMemory(b *testing.B) {
 	tr := &answerTransport{answer: []byte(`{"ingested":[],"failed":[]}`)}
 	c, err := alguna.NewClient("k", alguna.WithHTTPClient(&http.Client{Transport: tr}))
 	require.NoError(b, err)
-	benchmarkBatcher(b, c, tr.events.Load)
+	benchmarkBatcher(b, c, alguna.BatcherOptions{}, tr.events.Load)
 }
 
 // BenchmarkBatcherMinimalSink sends over loopback HTTP to a handler that
@@ -99,7 +111,18 @@ func BenchmarkBatcherMinimalSink(b *testing.B) {
 	defer srv.Close()
 	c, err := alguna.NewClient("k", alguna.WithBaseURL(srv.URL))
 	require.NoError(b, err)
-	benchmarkBatcher(b, c, nil)
+	benchmarkBatcher(b, c, alguna.BatcherOptions{}, nil)
+}
+
+// BenchmarkBatcherAlgunatest sends into the bundled fake, which validates,
+// dedupes and stores every event: what a user's test suite pays per event.
+func BenchmarkBatcherAlgunatest(b *testing.B) {
+	fake := algunatest.NewServer()
+	defer fake.Close()
+	c := fake.Client()
+	_, err := c.Accounts.Create(context.Background(), &alguna.AccountCreateParams{Name: "Acme Corp", Alias: "acc_abc123"})
+	require.NoError(b, err)
+	benchmarkBatcher(b, c, alguna.BatcherOptions{}, func() int64 { return int64(len(fake.Events())) })
 }
 
 // BenchmarkEventEncoding measures encoding a full request of 100 events.

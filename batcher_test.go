@@ -113,6 +113,16 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// waitRequests waits until the sink has answered at least n requests.
+func (s *sink) waitRequests(t *testing.T, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.requests >= n
+	}, 10*time.Second, time.Millisecond)
+}
+
 func (s *sink) distinct() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -319,11 +329,7 @@ func TestBatcherOutageThatEnds(t *testing.T) {
 		require.NoError(t, b.Enqueue(context.Background(), usage(i)))
 	}
 	// Let the outage be felt, then end it.
-	require.Eventually(t, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.requests >= 8
-	}, 10*time.Second, time.Millisecond)
+	s.waitRequests(t, 8)
 	s.status.Store(0)
 	require.NoError(t, b.Flush(context.Background()))
 	require.NoError(t, b.Close(context.Background()))
@@ -343,11 +349,7 @@ func TestBatcherRetriesResendTheSameBatch(t *testing.T) {
 	}
 	flushed := make(chan error, 1)
 	go func() { flushed <- b.Flush(context.Background()) }()
-	require.Eventually(t, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.requests >= 4
-	}, 10*time.Second, time.Millisecond)
+	s.waitRequests(t, 4)
 	s.status.Store(0)
 	require.NoError(t, <-flushed)
 	require.NoError(t, b.Close(context.Background()))
@@ -451,12 +453,22 @@ func TestNewBatcherValidatesOptions(t *testing.T) {
 func TestBatcherConcurrentProducers(t *testing.T) {
 	s := newSink(t)
 	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{QueueSize: 300, FlushInterval: time.Millisecond})
+	produce(t, b, 8, 500)
+	require.NoError(t, b.Close(context.Background()))
+	require.Equal(t, 4000, s.distinct())
+	require.Equal(t, alguna.BatcherStats{Enqueued: 4000, Ingested: 4000}, b.Stats())
+}
+
+// produce enqueues each events from each of producers goroutines, with
+// uniqueIds "g<producer>-<n>", and returns when all are accepted.
+func produce(t *testing.T, b *alguna.Batcher, producers, each int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	for g := range 8 {
+	for g := range producers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 500 {
+			for i := range each {
 				e := usage(i)
 				e.UniqueID = fmt.Sprintf("g%d-%d", g, i)
 				if err := b.Enqueue(context.Background(), e); err != nil {
@@ -467,7 +479,4 @@ func TestBatcherConcurrentProducers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	require.NoError(t, b.Close(context.Background()))
-	require.Equal(t, 4000, s.distinct())
-	require.Equal(t, alguna.BatcherStats{Enqueued: 4000, Ingested: 4000}, b.Stats())
 }

@@ -1,0 +1,55 @@
+package algunatest
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// pageSet holds one parsed template per page.
+type pageSet map[string]*template.Template
+
+// parsePages parses the hosted pages, each inside layout.html.
+func parsePages() (pageSet, error) {
+	names := []string{"checkout.html", "thankyou.html", "portal.html", "message.html"}
+	set := make(pageSet, len(names))
+	for _, name := range names {
+		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+		if err != nil {
+			return nil, err
+		}
+		set[name] = t
+	}
+	return set, nil
+}
+
+// render writes a hosted page. The page is rendered to memory first so that a
+// template failure becomes a clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		http.Error(w, "algunatest: rendering "+name+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type messageView struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+// renderMessage writes the page for an error or a dead end: an unknown
+// session, an expired portal link, a second payment.
+func (s *Server) renderMessage(w http.ResponseWriter, status int, title, message string) {
+	s.render(w, status, "message.html", messageView{Status: status, Title: title, Message: message})
+}
