@@ -463,3 +463,45 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// FuzzEnvelopeMatchesEncodingJSON: Verify reads the envelope with a scanner
+// rather than encoding/json. On every signed body that encoding/json
+// decodes into an envelope with a type, Verify must accept it and find the
+// same type, timestamp and data.
+func FuzzEnvelopeMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{
+		envelopeBody,
+		`{"type":"invoice.paid","timestamp":"2025-03-03T17:06:07Z","data":{"total":"200.00","lines":[{"a":"]}"}]}}`,
+		`{"Type":"x","TIMESTAMP":null,"data":null}`,
+		`{"type":"a","type":"b","data":[1,2]}`,
+		`{"typ\u0065":"caf\u00e9","data":"s"}`,
+		` {"data":{},"type":"x"} `,
+	} {
+		f.Add([]byte(s))
+	}
+	key := mustKey(f, vectorSecret)
+	v, err := NewWebhookVerifier(vectorSecret, WithWebhookClock(clockAt(vectorTS)))
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want struct {
+			Type      string          `json:"type"`
+			Timestamp time.Time       `json:"timestamp"`
+			Data      json.RawMessage `json:"data"`
+		}
+		h := http.Header{}
+		h.Set("webhook-id", vectorID)
+		h.Set("webhook-timestamp", strconv.FormatInt(vectorTS, 10))
+		h.Set("webhook-signature", standardwebhooks.Sign(key, vectorID, vectorTS, body))
+		got, err := v.Verify(h, body)
+		if json.Unmarshal(body, &want) != nil || want.Type == "" {
+			if err != nil {
+				require.ErrorIs(t, err, ErrWebhookPayload)
+			}
+			return
+		}
+		require.NoError(t, err, "%q", body)
+		require.Equal(t, want.Type, got.Type)
+		require.True(t, want.Timestamp.Equal(got.Timestamp))
+		require.Equal(t, string(want.Data), string(got.Data))
+	})
+}
