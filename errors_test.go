@@ -59,6 +59,12 @@ func TestNewClientDefaults(t *testing.T) {
 	require.Equal(t, defaultMaxRetries, c.maxRetries)
 	require.Equal(t, "alguna-go/"+Version, c.userAgent)
 	require.NotSame(t, http.DefaultClient, c.httpClient)
+	// The Batcher keeps four requests in flight to one host by default; the
+	// pool must keep at least that many connections alive between them.
+	tr, ok := c.httpClient.Transport.(*http.Transport)
+	require.True(t, ok)
+	require.NotSame(t, http.DefaultTransport, tr)
+	require.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 4)
 	require.NotNil(t, c.Accounts)
 	require.NotNil(t, c.Credits)
 	require.NotNil(t, c.Checkout)
