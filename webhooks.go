@@ -105,7 +105,7 @@ func WithWebhookSecrets(more ...string) WebhookOption {
 			if err != nil {
 				return fmt.Errorf("alguna: webhook secret %d: %w", i+2, err)
 			}
-			v.keys = append(v.keys, key)
+			v.keys = append(v.keys, standardwebhooks.NewKey(key))
 		}
 		return nil
 	}
@@ -139,7 +139,7 @@ func WithWebhookClock(now func() time.Time) WebhookOption {
 // WebhookVerifier checks that a delivery was signed by Alguna, recently,
 // following the Standard Webhooks scheme. It is safe for concurrent use.
 type WebhookVerifier struct {
-	keys      [][]byte
+	keys      []*standardwebhooks.Key
 	tolerance time.Duration
 	now       func() time.Time
 }
@@ -153,7 +153,7 @@ func NewWebhookVerifier(secret string, opts ...WebhookOption) (*WebhookVerifier,
 		return nil, fmt.Errorf("alguna: webhook secret: %w", err)
 	}
 	v := &WebhookVerifier{
-		keys:      [][]byte{key},
+		keys:      []*standardwebhooks.Key{standardwebhooks.NewKey(key)},
 		tolerance: DefaultWebhookTolerance,
 		now:       time.Now,
 	}
@@ -219,7 +219,7 @@ func (v *WebhookVerifier) Verify(h http.Header, body []byte) (*WebhookEvent, err
 		return nil, fmt.Errorf("%w: signed %ds in the future", ErrWebhookTimestamp, unix-now)
 	}
 
-	if !standardwebhooks.Match(v.keys, id, ts, body, sig) {
+	if !standardwebhooks.MatchKeys(v.keys, id, ts, body, sig) {
 		return nil, ErrWebhookSignature
 	}
 

@@ -7,9 +7,11 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -162,27 +164,42 @@ func delimiter(c byte) bool {
 }
 
 // skipString returns the index just past the string that starts at b[i],
-// which is a quote. It jumps from quote to quote, so long strings cost
-// little.
+// which is a quote. It looks at eight bytes at a time for a quote or a
+// backslash, since strings are most of what a body holds.
 func skipString(b []byte, i int) (int, error) {
 	j := i + 1
 	for {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
+		for j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
+				// The lowest marked byte is exact; any above it may not be.
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+		if j >= len(b) {
 			return 0, syntax(len(b), "unterminated string")
 		}
-		q += j
-		// A quote preceded by an odd number of backslashes is escaped.
-		n := 0
-		for k := q - 1; k > i && b[k] == '\\'; k-- {
-			n++
+		if b[j] == '"' {
+			return j + 1, nil
 		}
-		if n%2 == 0 {
-			return q + 1, nil
-		}
-		j = q + 1
+		j += 2 // a backslash and the character it escapes
 	}
 }
+
+// hasByte marks, in the top bit of each byte, the bytes of x equal to c.
+func hasByte(x uint64, c byte) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	y := x ^ ones*uint64(c)
+	return (y - ones) &^ y & highs
+}
+
+// structural marks the bytes skipNested stops at.
+var structural = [256]bool{'{': true, '}': true, '[': true, ']': true, '"': true}
 
 // skipNested returns the index just past the object or array that starts at
 // b[i], checking that brackets balance and match.
@@ -190,6 +207,11 @@ func skipNested(b []byte, i int) (int, error) {
 	var stack [32]byte
 	open := stack[:0]
 	for j := i; j < len(b); j++ {
+		for !structural[b[j]] {
+			if j++; j == len(b) {
+				return 0, syntax(len(b), "unterminated object or array")
+			}
+		}
 		switch c := b[j]; c {
 		case '{', '[':
 			if len(open) == maxDepth {

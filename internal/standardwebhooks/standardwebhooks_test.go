@@ -74,3 +74,27 @@ func TestParseSecret(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, withPrefix, bare)
 }
+
+// Prepared keys agree with one-off signing, also when reused and from many
+// goroutines at once.
+func TestMatchKeysAgreesWithMatch(t *testing.T) {
+	raw, err := ParseSecret(vecSecret)
+	require.NoError(t, err)
+	keys := []*Key{NewKey(raw)}
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 200 {
+				body := []byte(strings.Repeat("x", g*100+i))
+				header := Sign(raw, vecID, vecTS, body)
+				require.True(t, MatchKeys(keys, vecID, "1614265330", body, header))
+				require.False(t, MatchKeys(keys, vecID, "1614265331", body, header))
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	require.True(t, MatchKeys(keys, vecID, "1614265330", []byte(vecBody), vecSig))
+}
