@@ -120,8 +120,8 @@ type Batcher struct {
 	client *Client
 	opts   BatcherOptions
 
-	// room holds one token per accepted, unsettled event.
-	room chan struct{}
+	// room counts every accepted, unsettled event against QueueSize.
+	room *room
 	// batches feeds the workers. Its capacity is QueueSize, and every batch
 	// holds at least one accepted event, so sends never block.
 	batches chan *batch
@@ -212,7 +212,7 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 	b := &Batcher{
 		client:    s.client,
 		opts:      o,
-		room:      make(chan struct{}, o.QueueSize),
+		room:      newRoom(o.QueueSize),
 		batches:   make(chan *batch, o.QueueSize),
 		pending:   make([]Event, 0, o.MaxBatchSize),
 		queued:    make(map[*batch]struct{}),
@@ -250,26 +250,21 @@ func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 	}
 	e.fill(time.Now())
 	if b.opts.DropWhenFull {
-		select {
-		case b.room <- struct{}{}:
-		default:
+		if !b.room.tryTake() {
 			b.dropped.Add(1)
 			return ErrQueueFull
 		}
-	} else {
-		select {
-		case b.room <- struct{}{}:
-		case <-b.closing:
-			return ErrBatcherClosed
-		case <-ctx.Done():
-			return fmt.Errorf("alguna: waiting for room in the batcher queue: %w", ctx.Err())
+	} else if err := b.room.take(ctx, b.closing); err != nil {
+		if errors.Is(err, ErrBatcherClosed) {
+			return err
 		}
+		return fmt.Errorf("alguna: waiting for room in the batcher queue: %w", err)
 	}
 	var ref spoolRef
 	if b.spool != nil {
 		var err error
 		if ref, err = b.spool.append(ctx, &e, b.opts.DropWhenFull, b.closing); err != nil {
-			<-b.room
+			b.room.give(1)
 			if errors.Is(err, ErrQueueFull) {
 				b.dropped.Add(1)
 			}
@@ -281,7 +276,7 @@ func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 		b.mu.Unlock()
 		// Not accepted, so it must not come back after a restart.
 		b.spool.settle([]spoolRef{ref})
-		<-b.room
+		b.room.give(1)
 		return ErrBatcherClosed
 	}
 	b.enqueued.Add(1)
@@ -671,9 +666,76 @@ func (b *Batcher) report(events []Event, err error) {
 }
 
 func (b *Batcher) release(n int) {
-	for range n {
-		<-b.room
+	b.room.give(n)
+}
+
+// room counts accepted, unsettled events against QueueSize. Events are
+// taken one by one but given back a batch at a time, so it is a counter
+// with a broadcast rather than a channel of tokens: a channel cost two
+// channel operations per event.
+type room struct {
+	mu      sync.Mutex
+	used    int
+	size    int
+	waiting int
+	freed   chan struct{} // closed, and replaced, when room is given back to waiters
+}
+
+func newRoom(size int) *room {
+	return &room{size: size, freed: make(chan struct{})}
+}
+
+// tryTake takes room for one event if there is any.
+func (r *room) tryTake() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.used < r.size {
+		r.used++
+		return true
 	}
+	return false
+}
+
+// take waits for room for one event until ctx ends (its error) or closing
+// is closed (ErrBatcherClosed).
+func (r *room) take(ctx context.Context, closing <-chan struct{}) error {
+	r.mu.Lock()
+	for r.used >= r.size {
+		r.waiting++
+		freed := r.freed
+		r.mu.Unlock()
+		var err error
+		select {
+		case <-freed:
+		case <-closing:
+			err = ErrBatcherClosed
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		r.mu.Lock()
+		r.waiting--
+		if err != nil {
+			r.mu.Unlock()
+			return err
+		}
+	}
+	r.used++
+	r.mu.Unlock()
+	return nil
+}
+
+// give returns room for n events.
+func (r *room) give(n int) {
+	if n == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.used -= n
+	if r.waiting > 0 {
+		close(r.freed)
+		r.freed = make(chan struct{})
+	}
+	r.mu.Unlock()
 }
 
 // refusedAsBatch tells a refusal of the request's content (which may come

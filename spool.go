@@ -838,14 +838,12 @@ func (b *Batcher) replay(bl *spoolBacklog) {
 	}
 	b.replayed.Add(int64(len(bl.items)))
 	for i, it := range bl.items {
-		select {
-		case b.room <- struct{}{}:
-			b.admit(it)
-		default:
+		if !b.room.tryTake() {
 			b.workers.Add(1)
 			go b.feed(bl.items[i:])
 			return
 		}
+		b.admit(it)
 	}
 	close(b.replayDone)
 }
@@ -857,14 +855,12 @@ func (b *Batcher) feed(items []replayItem) {
 	defer b.workers.Done()
 	defer close(b.replayDone)
 	for i, it := range items {
-		select {
-		case b.room <- struct{}{}:
-			b.admit(it)
-		case <-b.runCtx.Done():
+		if b.room.take(b.runCtx, nil) != nil {
 			// Still spooled and unsettled: the next start sends them.
 			b.kept.Add(int64(len(items) - i))
 			return
 		}
+		b.admit(it)
 	}
 }
 
@@ -875,7 +871,7 @@ func (b *Batcher) admit(it replayItem) {
 	e, err := b.spool.read(it)
 	if err != nil {
 		b.unreadable(err)
-		<-b.room
+		b.room.give(1)
 		b.spool.settle([]spoolRef{it.ref})
 		return
 	}
