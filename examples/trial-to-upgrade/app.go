@@ -121,11 +121,7 @@ func (a *App) action(w http.ResponseWriter, r *http.Request) {
 		if !av.Available {
 			// The depletion webhook may not have arrived yet; the balance
 			// is the authority, so act on it now.
-			_, _ = a.store.Update(u.ID, func(u *User) {
-				if u.Plan == PlanTrial {
-					u.Plan = PlanNeedsUpgrade
-				}
-			})
+			a.store.Transition(u.AccountID, PlanTrial, PlanNeedsUpgrade)
 			if wantsJSON(r) {
 				writeJSON(w, http.StatusPaymentRequired, map[string]string{"error": "out of credits", "upgrade": "/upgrade"})
 				return
@@ -228,52 +224,37 @@ func (a *App) billing(w http.ResponseWriter, r *http.Request) {
 func (a *App) webhookHandler(v *alguna.WebhookVerifier) http.Handler {
 	h := alguna.NewWebhookHandler(v)
 	h.OnCreditsBalanceDepleted(func(ctx context.Context, ev *alguna.WebhookEvent, d *alguna.CreditsBalanceDepleted) error {
-		u, err := a.store.ByAccount(d.AccountID)
-		if err != nil {
-			// Not one of ours (another app on the same workspace): acknowledge.
-			return nil
+		// Not one of ours: acknowledge all the same.
+		if u, ok := a.store.Transition(d.AccountID, PlanTrial, PlanNeedsUpgrade); ok {
+			a.log.Info("webhook: credits depleted", "user", u.ID, "account", d.AccountID, "webhook", ev.ID)
 		}
-		_, err = a.store.Update(u.ID, func(u *User) {
-			if u.Plan == PlanTrial {
-				u.Plan = PlanNeedsUpgrade
-			}
-		})
-		a.log.Info("webhook: credits depleted", "user", u.ID, "account", d.AccountID, "webhook", ev.ID)
-		return err
+		return nil
 	})
 	h.OnCheckoutSessionCompleted(func(ctx context.Context, ev *alguna.WebhookEvent, c *alguna.CheckoutSessionCompleted) error {
-		u, err := a.store.ByAccount(c.AccountID)
-		if err != nil {
+		u, ours, matched := a.store.Upgrade(c.AccountID, c.PassThroughToken)
+		switch {
+		case !ours:
 			return nil
-		}
-		if u.CheckoutToken == "" || c.PassThroughToken != u.CheckoutToken {
+		case !matched:
 			// Acknowledge, but grant nothing: this is not the checkout we
 			// started for this user.
 			a.log.Warn("webhook: checkout with an unknown pass-through token", "user", u.ID, "session", c.ID)
 			return nil
 		}
-		_, err = a.store.Update(u.ID, func(u *User) { u.Plan = PlanPaid; u.CheckoutToken = "" })
 		a.log.Info("webhook: checkout completed", "user", u.ID, "amount", c.Amount.StringFixed(2), "currency", c.Currency, "invoice", c.InvoiceID)
-		return err
+		return nil
 	})
 	h.OnSubscriptionCreated(func(ctx context.Context, ev *alguna.WebhookEvent, s *alguna.Subscription) error {
 		a.log.Info("webhook: subscription created", "account", s.AccountID, "subscription", s.ID)
 		return nil
 	})
 	h.OnSubscriptionCanceled(func(ctx context.Context, ev *alguna.WebhookEvent, s *alguna.Subscription) error {
-		u, err := a.store.ByAccount(s.AccountID)
-		if err != nil {
-			return nil
-		}
 		// Paid access ends with the subscription; usage is gated by credits
 		// again, and the dashboard offers the upgrade.
-		_, err = a.store.Update(u.ID, func(u *User) {
-			if u.Plan == PlanPaid {
-				u.Plan = PlanNeedsUpgrade
-			}
-		})
-		a.log.Info("webhook: subscription canceled", "user", u.ID, "subscription", s.ID)
-		return err
+		if u, ok := a.store.Transition(s.AccountID, PlanPaid, PlanNeedsUpgrade); ok {
+			a.log.Info("webhook: subscription canceled", "user", u.ID, "subscription", s.ID)
+		}
+		return nil
 	})
 	h.OnInvoicePaid(func(ctx context.Context, ev *alguna.WebhookEvent, inv *alguna.Invoice) error {
 		a.log.Info("webhook: invoice paid", "account", inv.AccountID, "invoice", inv.ID, "total", inv.Total.StringFixed(2))

@@ -71,15 +71,24 @@ func (s *Store) Get(id string) (User, error) {
 	return *u, nil
 }
 
-// ByAccount returns a copy of the user who owns an Alguna account.
-func (s *Store) ByAccount(accountID string) (User, error) {
+// Upgrade makes the owner of an Alguna account a paying customer, if token
+// is the pass-through token of the checkout the app started for them; the
+// check and the change happen under one lock, so that a webhook delivered
+// twice at once upgrades once. ours is false when no user of ours owns the
+// account.
+func (s *Store) Upgrade(accountID, token string) (u User, ours, matched bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, ok := s.byAccount[accountID]
-	if !ok {
-		return User{}, errNoUser
+	id, found := s.byAccount[accountID]
+	if !found {
+		return User{}, false, false
 	}
-	return *s.users[id], nil
+	p := s.users[id]
+	if p.CheckoutToken == "" || token != p.CheckoutToken {
+		return *p, true, false
+	}
+	p.Plan, p.CheckoutToken = PlanPaid, ""
+	return *p, true, true
 }
 
 // Update changes a user under the store's lock.
@@ -95,6 +104,24 @@ func (s *Store) Update(id string, change func(*User)) (User, error) {
 		s.byAccount[u.AccountID] = u.ID
 	}
 	return *u, nil
+}
+
+// Transition moves the user who owns an Alguna account from one plan to
+// another, and leaves a user on any other plan alone: webhooks can arrive
+// late, twice or out of order. ok is false when no user of ours owns the
+// account (another app on the same Alguna workspace).
+func (s *Store) Transition(accountID string, from, to Plan) (u User, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, found := s.byAccount[accountID]
+	if !found {
+		return User{}, false
+	}
+	p := s.users[id]
+	if p.Plan == from {
+		p.Plan = to
+	}
+	return *p, true
 }
 
 func newToken() string {
