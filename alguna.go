@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -457,12 +458,19 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	if err != nil {
+	// Answers are read into pooled buffers: the Batcher reads one per batch,
+	// and growing a fresh slice for each was most of its garbage. Nothing
+	// may keep a slice of data past this call: decoders copy what they keep,
+	// and an *Error gets its own copy of the body.
+	buf := responseBuffers.Get().(*bytes.Buffer)
+	defer releaseResponseBuffer(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody)); err != nil {
 		return fmt.Errorf("alguna: %s %s: reading response: %w", method, path, err)
 	}
+	data := buf.Bytes()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := newError(resp, data)
+		apiErr := newError(resp, bytes.Clone(data))
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "alguna: request refused",
 			slog.String("method", method), slog.String("path", path),
 			slog.Int("status", resp.StatusCode), slog.String("request_id", apiErr.RequestID),
@@ -486,6 +494,16 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 		}
 	}
 	return nil
+}
+
+var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// releaseResponseBuffer pools a buffer unless an unusually large answer
+// grew it: one big page must not stay in memory for good.
+func releaseResponseBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 {
+		responseBuffers.Put(b)
+	}
 }
 
 // retrying builds the retry loop of one call. It is built per call so that
