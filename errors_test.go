@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
@@ -321,4 +322,22 @@ func TestLoggerNeverSeesAPIKeyOnFailure(t *testing.T) {
 	require.Contains(t, out, `"status":401`)
 	require.Contains(t, out, `"request_id":"req_9"`)
 	require.NotContains(t, out, testKey)
+}
+
+// Answers are read into pooled buffers; an *Error must keep its body intact
+// after later calls reuse them.
+func TestErrorBodySurvivesLaterCalls(t *testing.T) {
+	c, mock := newMockClient(t, WithMaxRetries(0))
+	first := `{"status": 404, "detail": "account acc_1 not found"}`
+	mock.RegisterResponder(http.MethodGet, testBase+"/accounts/acc_1", httpmock.NewStringResponder(404, first))
+	mock.RegisterResponder(http.MethodGet, testBase+"/accounts/acc_2",
+		httpmock.NewStringResponder(200, `{"id": "acc_2", "name": "`+strings.Repeat("x", len(first))+`"}`))
+	_, err := c.Accounts.Get(testCtx(t), "acc_1")
+	var apiErr *Error
+	require.ErrorAs(t, err, &apiErr)
+	for range 10 {
+		_, err := c.Accounts.Get(testCtx(t), "acc_2")
+		require.NoError(t, err)
+	}
+	require.Equal(t, first, string(apiErr.Body))
 }
