@@ -75,6 +75,10 @@ func (e *Event) problems() []string {
 	if n := utf8.RuneCountInString(e.UniqueID); n > MaxUniqueIDLength {
 		ps.add("uniqueId is %d characters, more than %d", n, MaxUniqueIDLength)
 	}
+	if y := e.Timestamp.Year(); !e.Timestamp.IsZero() && (y < 1 || y > 9999) {
+		// RFC 3339 has four-digit years; such a time cannot be sent.
+		ps.add("timestamp %s is outside the years 1 to 9999", e.Timestamp.Format(time.RFC3339))
+	}
 	if len(e.Properties) > MaxEventProperties {
 		ps.add("%d properties, more than %d", len(e.Properties), MaxEventProperties)
 	}

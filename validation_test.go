@@ -277,6 +277,12 @@ func TestValidation(t *testing.T) {
 			_, err := c.Events.Ingest(ctx, []Event{valid(), e})
 			return err
 		}, []string{"events[1]: account is required"}},
+		{"event in year 10000", func(ctx context.Context, c *Client) error {
+			e := valid()
+			e.Timestamp = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+			_, err := c.Events.Ingest(ctx, []Event{e})
+			return err
+		}, []string{"events[0]: timestamp 10000-01-01T00:00:00Z is outside the years 1 to 9999"}},
 		{"event without name", func(ctx context.Context, c *Client) error {
 			e := valid()
 			e.EventName = ""
