@@ -704,14 +704,7 @@ func (r *room) take(ctx context.Context, closing <-chan struct{}) error {
 		r.waiting++
 		freed := r.freed
 		r.mu.Unlock()
-		var err error
-		select {
-		case <-freed:
-		case <-closing:
-			err = ErrBatcherClosed
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
+		err := waitFreed(ctx, freed, closing)
 		r.mu.Lock()
 		r.waiting--
 		if err != nil {
@@ -722,6 +715,19 @@ func (r *room) take(ctx context.Context, closing <-chan struct{}) error {
 	r.used++
 	r.mu.Unlock()
 	return nil
+}
+
+// waitFreed waits for a broadcast that room was freed: nil then,
+// ErrBatcherClosed if closing is closed first, or ctx's error.
+func waitFreed(ctx context.Context, freed, closing <-chan struct{}) error {
+	select {
+	case <-freed:
+		return nil
+	case <-closing:
+		return ErrBatcherClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // give returns room for n events.

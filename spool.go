@@ -257,13 +257,9 @@ func (s *spool) append(ctx context.Context, e *Event, dropWhenFull bool, closing
 		s.waiters++
 		freed := s.freed
 		s.mu.Unlock()
-		var err error
-		select {
-		case <-freed:
-		case <-closing:
-			err = ErrBatcherClosed
-		case <-ctx.Done():
-			err = fmt.Errorf("alguna: waiting for room in the spool: %w", ctx.Err())
+		err := waitFreed(ctx, freed, closing)
+		if err != nil && !errors.Is(err, ErrBatcherClosed) {
+			err = fmt.Errorf("alguna: waiting for room in the spool: %w", err)
 		}
 		s.mu.Lock()
 		s.waiters--
