@@ -447,6 +447,60 @@ type Invoice struct {
 	UpdatedAt          time.Time       `json:"updatedAt"`
 }
 
+// UnmarshalJSON accepts contract dates as RFC 3339 times or as bare dates
+// ("2025-03-01", read as midnight UTC): billing systems often send dates
+// without a time, and a payload that fails to decode is retried for days.
+func (s *Subscription) UnmarshalJSON(b []byte) error {
+	type plain Subscription
+	raw := struct {
+		*plain
+		ContractStartDate lenientTime `json:"contractStartDate"`
+		ContractEndDate   lenientTime `json:"contractEndDate"`
+	}{plain: (*plain)(s)}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	s.ContractStartDate, s.ContractEndDate = raw.ContractStartDate.t, raw.ContractEndDate.t
+	return nil
+}
+
+// UnmarshalJSON accepts billing period bounds as RFC 3339 times or as bare
+// dates, like Subscription's contract dates.
+func (inv *Invoice) UnmarshalJSON(b []byte) error {
+	type plain Invoice
+	raw := struct {
+		*plain
+		BillingPeriodStart lenientTime `json:"billingPeriodStart"`
+		BillingPeriodEnd   lenientTime `json:"billingPeriodEnd"`
+	}{plain: (*plain)(inv)}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	inv.BillingPeriodStart, inv.BillingPeriodEnd = raw.BillingPeriodStart.t, raw.BillingPeriodEnd.t
+	return nil
+}
+
+// lenientTime decodes an RFC 3339 time, a bare date, or null.
+type lenientTime struct{ t *time.Time }
+
+func (l *lenientTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		l.t = nil
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			l.t = &t
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is neither an RFC 3339 time nor a date", s)
+}
+
 // PaymentStatus is a payment's processing state.
 type PaymentStatus string
 

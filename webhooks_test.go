@@ -505,3 +505,27 @@ func FuzzEnvelopeMatchesEncodingJSON(f *testing.F) {
 		require.Equal(t, string(want.Data), string(got.Data))
 	})
 }
+
+// Contract and billing-period dates decode from full times and from bare
+// dates; other times stay strict.
+func TestBillingDatesDecodeLeniently(t *testing.T) {
+	var s Subscription
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"sub_1","accountId":"acc_1","status":"active",
+		"contractStartDate":"2025-03-01","contractEndDate":null,"activatedAt":"2025-03-01T10:00:00.123456Z",
+		"createdAt":"2025-03-01T10:00:00Z","updatedAt":"2025-03-01T10:00:00Z"}`), &s))
+	require.Equal(t, "sub_1", s.ID)
+	require.Equal(t, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), *s.ContractStartDate)
+	require.Nil(t, s.ContractEndDate)
+	require.Equal(t, time.Date(2025, 3, 1, 10, 0, 0, 123456000, time.UTC), *s.ActivatedAt)
+
+	var inv Invoice
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"inv_1","total":"200.00",
+		"billingPeriodStart":"2025-03-01T00:00:00Z","billingPeriodEnd":"2025-04-01",
+		"createdAt":"2025-03-01T10:00:00Z","updatedAt":"2025-03-01T10:00:00Z"}`), &inv))
+	require.Equal(t, "200.00", inv.Total.StringFixed(2))
+	require.Equal(t, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), *inv.BillingPeriodStart)
+	require.Equal(t, time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC), *inv.BillingPeriodEnd)
+
+	require.Error(t, json.Unmarshal([]byte(`{"id":"inv_1","billingPeriodEnd":"April"}`), &inv))
+	require.Error(t, json.Unmarshal([]byte(`{"id":"sub_1","createdAt":"2025-03-01"}`), &s), "createdAt stays a full time")
+}
