@@ -265,19 +265,29 @@ func (a *App) webhookHandler(v *alguna.WebhookVerifier) http.Handler {
 
 // me reports the signed-in user's state, with their live credit balance.
 func (a *App) me(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.currentUser(w, r)
+	u, balance, ok := a.currentUserAndBalance(w, r)
 	if !ok {
-		return
-	}
-	bal, err := a.client.Credits.Balance(r.Context(), u.AccountID, alguna.CreditTypeUnits)
-	if err != nil {
-		a.fail(w, "reading the balance", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
 		User
 		Balance decimal.Decimal `json:"balance"`
-	}{u, bal.Balance})
+	}{u, balance})
+}
+
+// currentUserAndBalance is the signed-in user with their live balance of
+// trial units, or false once the answer to the request has been written.
+func (a *App) currentUserAndBalance(w http.ResponseWriter, r *http.Request) (User, decimal.Decimal, bool) {
+	u, ok := a.currentUser(w, r)
+	if !ok {
+		return User{}, decimal.Decimal{}, false
+	}
+	bal, err := a.client.Credits.Balance(r.Context(), u.AccountID, alguna.CreditTypeUnits)
+	if err != nil {
+		a.fail(w, "reading the balance", err)
+		return User{}, decimal.Decimal{}, false
+	}
+	return u, bal.Balance, true
 }
 
 func (a *App) currentUser(w http.ResponseWriter, r *http.Request) (User, bool) {
@@ -355,16 +365,11 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) dashboard(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.currentUser(w, r)
+	u, balance, ok := a.currentUserAndBalance(w, r)
 	if !ok {
 		return
 	}
-	bal, err := a.client.Credits.Balance(r.Context(), u.AccountID, alguna.CreditTypeUnits)
-	if err != nil {
-		a.fail(w, "reading the balance", err)
-		return
-	}
-	a.render(w, "dashboard", map[string]any{"User": u, "Balance": bal.Balance})
+	a.render(w, "dashboard", map[string]any{"User": u, "Balance": balance})
 }
 
 // welcome is the checkout's success URL. The payment is confirmed by the
