@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/alguna/alguna-go/internal/numlimit"
 )
 
 // CreditType names a kind of credit an account holds.
@@ -154,7 +156,9 @@ func (s *CreditsService) Grant(ctx context.Context, accountID string, p *CreditG
 		if !p.CreditType.Valid() {
 			ps.add("credit type %q is not %q or %q", p.CreditType, CreditTypeUnits, CreditTypeMonetary)
 		}
-		if !p.Amount.IsPositive() {
+		if err := numlimit.Decimal(p.Amount); err != nil {
+			ps.add("amount: %v", err)
+		} else if !p.Amount.IsPositive() {
 			ps.add("amount must be positive, got %s", p.Amount)
 		}
 		if p.ExpiresAt != nil && p.ExpiresAt.IsZero() {
@@ -191,7 +195,9 @@ func (s *CreditsService) Balance(ctx context.Context, accountID string, t Credit
 // GET /accounts/{accountId}/credits/availability?type={creditType}&required={required}
 func (s *CreditsService) Availability(ctx context.Context, accountID string, t CreditType, required decimal.Decimal, opts ...RequestOption) (*CreditAvailability, error) {
 	ps := creditProblems(accountID, t)
-	if required.IsNegative() {
+	if err := numlimit.Decimal(required); err != nil {
+		ps.add("required: %v", err)
+	} else if required.IsNegative() {
 		ps.add("required must not be negative, got %s", required)
 	}
 	if err := ps.err(); err != nil {

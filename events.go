@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
+
+	"github.com/alguna/alguna-go/internal/numlimit"
 )
 
 // Limits Alguna puts on usage events.
@@ -66,13 +68,24 @@ func (e Event) MarshalJSON() ([]byte, error) {
 // nothing is.
 func (e *Event) problems() []string {
 	var ps problems
-	if e.Account == "" {
+	// Invalid UTF-8 is refused, never replaced: two ids that differ only
+	// in invalid bytes would otherwise be sent as one, and Alguna would
+	// count one event where the caller meant two.
+	switch {
+	case e.Account == "":
 		ps.add("account is required")
+	case !utf8.ValidString(e.Account):
+		ps.add("account is not valid UTF-8")
 	}
-	if e.EventName == "" {
+	switch {
+	case e.EventName == "":
 		ps.add("eventName is required")
+	case !utf8.ValidString(e.EventName):
+		ps.add("eventName is not valid UTF-8")
 	}
-	if n := utf8.RuneCountInString(e.UniqueID); n > MaxUniqueIDLength {
+	if !utf8.ValidString(e.UniqueID) {
+		ps.add("uniqueId is not valid UTF-8")
+	} else if n := utf8.RuneCountInString(e.UniqueID); n > MaxUniqueIDLength {
 		ps.add("uniqueId is %d characters, more than %d", n, MaxUniqueIDLength)
 	}
 	if y := e.Timestamp.Year(); !e.Timestamp.IsZero() && (y < 1 || y > 9999) {
@@ -84,8 +97,11 @@ func (e *Event) problems() []string {
 	}
 	var props problems
 	for k, v := range e.Properties {
-		if k == "" {
+		switch {
+		case k == "":
 			props.add("property name is empty")
+		case !utf8.ValidString(k):
+			props.add("property %q: name is not valid UTF-8", k)
 		}
 		if msg := propertyProblem(v); msg != "" {
 			props.add("property %q: %s", k, msg)
@@ -98,7 +114,17 @@ func (e *Event) problems() []string {
 
 func propertyProblem(v any) string {
 	switch x := v.(type) {
-	case string, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, decimal.Decimal:
+	case string:
+		if !utf8.ValidString(x) {
+			return "value is not valid UTF-8"
+		}
+		return ""
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return ""
+	case decimal.Decimal:
+		if err := numlimit.Decimal(x); err != nil {
+			return err.Error()
+		}
 		return ""
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -111,6 +137,11 @@ func propertyProblem(v any) string {
 		}
 		return ""
 	case json.Number:
+		// The size is checked first: the grammar check is linear too, but
+		// the message should say what is wrong with a huge number.
+		if err := numlimit.Text(string(x)); err != nil {
+			return err.Error()
+		}
 		if !validJSONNumber(string(x)) {
 			return fmt.Sprintf("%q is not a number", string(x))
 		}
@@ -344,8 +375,9 @@ func appendFloat(buf []byte, f float64, bits int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString writes s as a JSON string; invalid UTF-8 becomes U+FFFD,
-// as encoding/json does.
+// appendJSONString writes s as a JSON string. Events are validated first, so
+// s is valid UTF-8; should invalid bytes reach it anyway they become U+FFFD,
+// as encoding/json does, so that the output is always valid JSON.
 func appendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0

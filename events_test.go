@@ -1,0 +1,130 @@
+package alguna
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEventInvalidUTF8IsRefused checks that no string an event carries is
+// rewritten: an id such as "usage-\xff" would otherwise be sent as
+// "usage-\ufffd", merging two different ids into one billed event.
+func TestEventInvalidUTF8IsRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(e *Event)
+		want string
+	}{
+		{"uniqueId", func(e *Event) { e.UniqueID = "usage-\xff" }, "uniqueId is not valid UTF-8"},
+		{"account", func(e *Event) { e.Account = "acc_\xc3" }, "account is not valid UTF-8"},
+		{"eventName", func(e *Event) { e.EventName = "api\xed\xa0\x80call" }, "eventName is not valid UTF-8"},
+		{"property name", func(e *Event) { e.Properties = map[string]any{"tok\xffens": 1} }, `property "tok\xffens": name is not valid UTF-8`},
+		{"property value", func(e *Event) { e.Properties = map[string]any{"endpoint": "/v1/\xfe"} }, `property "endpoint": value is not valid UTF-8`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := guideEvent()
+			tc.edit(&e)
+
+			c, mock := newMockClient(t)
+			rec := recordJSON(mock, 200, eventsResponse)
+			_, err := c.Events.Ingest(testCtx(t), []Event{e})
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Contains(t, err.Error(), tc.want)
+			require.Empty(t, rec.requests(), "nothing is sent")
+
+			b, err := c.Events.NewBatcher(BatcherOptions{})
+			require.NoError(t, err)
+			err = b.Enqueue(testCtx(t), e)
+			require.ErrorAs(t, err, &ve)
+			require.Contains(t, err.Error(), tc.want)
+			require.NoError(t, b.Close(testCtx(t)))
+			require.Zero(t, b.Stats().Enqueued)
+			require.Empty(t, rec.requests(), "nothing is sent")
+		})
+	}
+}
+
+// TestEventValidUTF8IsSentIntact checks the other side: valid multi-byte
+// text travels as it is, never escaped or replaced.
+func TestEventValidUTF8IsSentIntact(t *testing.T) {
+	c, mock := newMockClient(t)
+	rec := recordJSON(mock, 200, `{"ingested":["usage-ü-日本"],"failed":[]}`)
+	e := guideEvent()
+	e.UniqueID = "usage-ü-日本"
+	e.Properties = map[string]any{"städte": "Zürich 🚀"}
+	_, err := c.Events.Ingest(testCtx(t), []Event{e})
+	require.NoError(t, err)
+	body := string(rec.only(t).Body)
+	require.Contains(t, body, `"uniqueId":"usage-ü-日本"`)
+	require.Contains(t, body, `"städte":"Zürich 🚀"`)
+}
+
+// TestEventNumberSizeIsBounded checks that a number too large to add up in
+// bounded time is refused before anything is encoded: 1e100000000 would
+// otherwise hang whoever sums it, and decimal.New(1, 2_000_000) is written
+// out digit by digit.
+func TestEventNumberSizeIsBounded(t *testing.T) {
+	tests := []struct {
+		name  string
+		value any
+		ok    bool
+	}{
+		{"decimal with a huge exponent", decimal.New(1, 2_000_000), false},
+		{"decimal with an absurd exponent", decimal.New(1, 100_000_000), false},
+		{"decimal with a tiny exponent", decimal.New(1, -2_000_000), false},
+		{"json.Number with a huge exponent", json.Number("1e100000000"), false},
+		{"json.Number with too many digits", json.Number(strings.Repeat("9", 101)), false},
+		{"decimal of 100 digits", decimal.RequireFromString(strings.Repeat("9", 100)), true},
+		{"decimal with many fraction digits", decimal.RequireFromString("12345678901234567890.000000001"), true},
+		{"json.Number with an exponent", json.Number("1.5e300"), true},
+		{"largest float64", 1.7976931348623157e308, true},
+		{"smallest float64", 5e-324, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, mock := newMockClient(t)
+			rec := recordJSON(mock, 200, eventsResponse)
+			e := guideEvent()
+			e.Properties = map[string]any{"tokens": tc.value}
+			start := time.Now()
+			_, err := c.Events.Ingest(testCtx(t), []Event{e})
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Contains(t, err.Error(), `property "tokens"`)
+			require.Empty(t, rec.requests())
+			// Not a timing assertion on speed: a check written digit by
+			// digit takes minutes, which the test's deadline would catch.
+			require.Less(t, time.Since(start), 5*time.Second)
+		})
+	}
+}
+
+// TestGrantAmountSizeIsBounded checks that money amounts get the same bound
+// as event properties: an amount is written out in full on the wire.
+func TestGrantAmountSizeIsBounded(t *testing.T) {
+	c, mock := newMockClient(t)
+	rec := recordJSON(mock, 200, `{}`)
+	_, err := c.Credits.Grant(testCtx(t), "acc_1", &CreditGrantParams{
+		CreditType: CreditTypeUnits, Amount: decimal.New(1, 100_000_000),
+	})
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, err.Error(), "amount")
+	_, err = c.Credits.Availability(testCtx(t), "acc_1", CreditTypeUnits, decimal.New(1, 100_000_000))
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, err.Error(), "required")
+	require.Empty(t, rec.requests())
+	require.False(t, errors.Is(err, context.DeadlineExceeded))
+}
