@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,7 +58,7 @@ type Client struct {
 	// Portal opens the hosted customer portal.
 	Portal *PortalService
 
-	apiKey          string
+	key             secretKey
 	baseURL         string // without a trailing slash
 	checkoutBaseURL string // without a trailing slash; empty when not configured
 	httpClient      *http.Client
@@ -155,8 +156,8 @@ func WithRetryWait(minWait, maxWait time.Duration) Option {
 // "alguna-go/<version>", so that Alguna's logs can tell your traffic apart.
 func WithUserAgent(product string) Option {
 	return func(c *clientConfig) error {
-		if strings.ContainsAny(product, "\r\n") {
-			return errors.New("alguna: user agent must not contain line breaks")
+		if hasControl(product) {
+			return errors.New("alguna: user agent must not contain line breaks or other control characters")
 		}
 		c.product = strings.TrimSpace(product)
 		return nil
@@ -175,14 +176,18 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// NewClient returns a client that authenticates with apiKey.
+// NewClient returns a client that authenticates with apiKey. Whitespace
+// around the key is trimmed (a key read from a file ends in a newline); a key
+// with anything but printable ASCII inside it is refused, since every request
+// it signed would fail.
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	apiKey = strings.TrimSpace(apiKey)
 	if apiKey == "" {
 		return nil, errors.New("alguna: API key is empty")
 	}
-	if strings.ContainsAny(apiKey, "\r\n") {
-		return nil, errors.New("alguna: API key must not contain line breaks")
+	if !printableASCII(apiKey) {
+		// The key itself is not quoted: error messages end up in logs.
+		return nil, errors.New("alguna: API key must be printable ASCII with no spaces, line breaks or control characters inside it")
 	}
 	cfg := clientConfig{
 		baseURL:      DefaultBaseURL,
@@ -198,11 +203,20 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	if cfg.httpClient == nil {
+	var hc http.Client
+	if cfg.httpClient != nil {
+		// A copy, so that the caller's client is left as it was.
+		hc = *cfg.httpClient
+	} else {
 		// A client of our own rather than http.DefaultClient, so that a
 		// global change made by other code cannot reach billing calls.
-		cfg.httpClient = &http.Client{Timeout: 60 * time.Second, Transport: defaultTransport()}
+		hc = http.Client{Timeout: 60 * time.Second, Transport: defaultTransport()}
 	}
+	// Alguna's API does not redirect. Following one would send the key,
+	// the body and the idempotency key wherever the Location points (even
+	// another port or plain http), so a 3xx is handed back as an answer and
+	// becomes an *Error.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
@@ -211,10 +225,10 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		ua += " " + cfg.product
 	}
 	c := &Client{
-		apiKey:          apiKey,
+		key:             newSecretKey(apiKey),
 		baseURL:         cfg.baseURL,
 		checkoutBaseURL: cfg.checkoutBaseURL,
-		httpClient:      cfg.httpClient,
+		httpClient:      &hc,
 		maxRetries:      cfg.maxRetries,
 		retryWaitMin:    cfg.retryWaitMin,
 		retryWaitMax:    cfg.retryWaitMax,
@@ -229,7 +243,6 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// parseHTTPURL checks a base URL: absolute http(s), nothing after the path.
 // defaultTransport is the standard transport with more idle connections
 // kept per host: every request goes to one host, and the Batcher alone has
 // four in flight, so the standard two meant a new TLS handshake every few
@@ -244,6 +257,9 @@ func defaultTransport() http.RoundTripper {
 	return t
 }
 
+// parseHTTPURL checks a base URL: absolute https, or plain http to this
+// machine only (tests, algunatest, a local fake), and nothing after the
+// path. Plain http to another host would send the API key in clear text.
 func parseHTTPURL(raw string) (string, error) {
 	u, err := absoluteURL(raw)
 	if err != nil {
@@ -252,7 +268,20 @@ func parseHTTPURL(raw string) (string, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%q must not carry a query or fragment", raw)
 	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return "", fmt.Errorf("%q uses plain http, which is allowed only for loopback hosts; use https", raw)
+	}
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// loopback reports whether host is this machine: "localhost" or a loopback
+// address. Names that merely start with one (localhost.example.com) are not.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func absoluteURL(raw string) (*url.URL, error) {
@@ -321,7 +350,7 @@ func WithIdempotencyKey(key string) RequestOption {
 // (use WithIdempotencyKey, which checks it).
 func WithHeader(key, value string) RequestOption {
 	return func(r *requestConfig) {
-		if key == "" || strings.ContainsAny(key, " \t\r\n:") || strings.ContainsAny(value, "\r\n") {
+		if key == "" || strings.ContainsAny(key, " \t\r\n:") || hasControl(value) {
 			r.problems = append(r.problems, fmt.Sprintf("header %q is not a valid header", key))
 			return
 		}
@@ -342,6 +371,17 @@ func WithHeader(key, value string) RequestOption {
 
 func withRetryCounter(n *atomic.Int64) RequestOption {
 	return func(r *requestConfig) { r.retries = n }
+}
+
+// hasControl reports whether s holds a byte that a header value cannot
+// carry: a control character other than tab.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func printableASCII(s string) bool {
@@ -420,7 +460,7 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 	if err != nil {
 		return fmt.Errorf("alguna: building request: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	req.Header.Set("Authorization", c.authorization())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if payload != nil {
@@ -448,8 +488,14 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any, 
 		if resp != nil {
 			_ = resp.Body.Close()
 		}
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			err = fmt.Errorf("%w (%w)", ctxErr, err)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			if !errors.Is(err, ctxErr) {
+				err = fmt.Errorf("%w (%w)", ctxErr, err)
+			}
+		} else if again, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !again {
+			// A request the transport refuses to send, or a certificate
+			// that will not verify: no later attempt can do better.
+			err = &permanentError{err}
 		}
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "alguna: request failed",
 			slog.String("method", method), slog.String("path", path),
@@ -781,6 +827,13 @@ func jsonScalar(raw json.RawMessage) string {
 	}
 	return ""
 }
+
+// permanentError is a failure to reach the API that no retry can mend,
+// such as a request the transport cannot send.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
 
 // ValidationError reports problems found before any request was sent: the
 // call was not made.

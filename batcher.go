@@ -2,8 +2,6 @@ package alguna
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -765,11 +763,6 @@ func retryable(err error) bool {
 	if errors.As(err, &ve) {
 		return false
 	}
-	var certErr *tls.CertificateVerificationError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
-		return false
-	}
-	return true
+	var pe *permanentError
+	return !errors.As(err, &pe)
 }

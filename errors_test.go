@@ -55,7 +55,7 @@ func TestNewClientErrors(t *testing.T) {
 func TestNewClientDefaults(t *testing.T) {
 	c, err := NewClient(" "+testKey+" ", nil)
 	require.NoError(t, err)
-	require.Equal(t, testKey, c.apiKey)
+	require.Equal(t, "Bearer "+testKey, c.authorization())
 	require.Equal(t, DefaultBaseURL, c.baseURL)
 	require.Equal(t, defaultMaxRetries, c.maxRetries)
 	require.Equal(t, "alguna-go/"+Version, c.userAgent)
