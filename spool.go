@@ -711,7 +711,7 @@ func (s *spool) recoverSegment(id uint64, last bool, bl *spoolBacklog) (*segment
 			continue
 		}
 		next := nextRecord(data, off+1)
-		if next == len(data) && last {
+		if next == len(data) && last && incomplete(data[off:]) {
 			// A crash in the middle of a write: its Enqueue calls never
 			// returned, so nothing acknowledged is lost. Cut it off.
 			s.logger.LogAttrs(context.Background(), slog.LevelWarn, "alguna: ignoring torn end of spool",
@@ -749,6 +749,26 @@ func (s *spool) recoverSegment(id uint64, last bool, bl *spoolBacklog) (*segment
 	s.live += seg.live
 	s.segs[seg] = struct{}{}
 	return seg, nil
+}
+
+// incomplete reports whether the end of the newest segment is a record that
+// a crash cut short: a header that stops early, a payload shorter than its
+// header says, or space the file system extended but never wrote (zeros).
+// Only such a tail may be cut silently. A complete record whose checksum
+// fails was acknowledged to its Enqueue, so it is damage to report.
+func incomplete(tail []byte) bool {
+	if len(bytes.Trim(tail, "\x00")) == 0 {
+		return true
+	}
+	if len(tail) < recordHeaderSize {
+		n := min(len(tail), len(recordMagic))
+		return bytes.Equal(tail[:n], recordMagic[:n])
+	}
+	if !bytes.Equal(tail[:len(recordMagic)], recordMagic[:]) {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(tail[4:])
+	return n <= maxRecordPayload && int64(len(tail)-recordHeaderSize) < int64(n)
 }
 
 // readAcks returns the offsets of settled records. Entries that fail their

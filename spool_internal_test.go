@@ -222,3 +222,59 @@ func TestSpoolWriteFailure(t *testing.T) {
 	require.Equal(t, int64(2), st.Ingested)
 	require.Zero(t, st.SpooledBytes)
 }
+
+// TestSpoolRecoveryReportsDamagedLastRecord checks that only an incomplete
+// record at the end of the newest segment — the trace of a crash in the
+// middle of a write, whose Enqueue never returned — is cut silently. A
+// complete record there whose checksum fails was acknowledged to its caller,
+// so it is reported like damage anywhere else.
+func TestSpoolRecoveryReportsDamagedLastRecord(t *testing.T) {
+	bOff := len(records("a"))
+	whole := records("a", "b")
+	tests := []struct {
+		name     string
+		data     []byte
+		reported bool
+	}{
+		{"a flipped bit in the last record's payload", func() []byte {
+			d := append([]byte(nil), whole...)
+			d[len(d)-5] ^= 0x04
+			return d
+		}(), true},
+		{"a flipped bit in the last record's checksum", func() []byte {
+			d := append([]byte(nil), whole...)
+			d[bOff+9] ^= 0x80
+			return d
+		}(), true},
+		{"a flipped bit in the last record's magic", func() []byte {
+			d := append([]byte(nil), whole...)
+			d[bOff+1] ^= 0x01
+			return d
+		}(), true},
+		{"a header cut short", whole[:bOff+7], false},
+		{"a payload shorter than its header says", whole[:len(whole)-3], false},
+		{"an unwritten tail of zeros", append(records("a"), make([]byte, 40)...), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "0000000000000001.seg")
+			require.NoError(t, os.WriteFile(path, tc.data, 0o600))
+			s, bl := openTestSpool(t, dir)
+			require.Equal(t, []string{"a"}, replayedIDs(t, s, bl))
+			fi, err := os.Stat(path)
+			require.NoError(t, err)
+			if tc.reported {
+				require.Len(t, bl.bad, 1)
+				require.ErrorIs(t, bl.bad[0].err, ErrSpoolCorrupt)
+				require.Equal(t, int64(bOff), bl.bad[0].ref.off)
+				require.Equal(t, int64(len(tc.data)), fi.Size(), "damage is kept, not cut")
+			} else {
+				require.Empty(t, bl.bad)
+				require.Equal(t, int64(bOff), fi.Size(), "the incomplete tail is cut off")
+			}
+			settleAll(s, bl)
+			require.NoError(t, s.close(0))
+		})
+	}
+}
