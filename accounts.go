@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -15,7 +14,16 @@ import (
 
 // AccountsService manages customer accounts: one per customer of yours.
 type AccountsService struct {
-	client *Client
+	owner *Client
+}
+
+// client is the Client the service sends through, or nil when the service
+// was not made by NewClient: its methods then answer errNoClient.
+func (s *AccountsService) client() *Client {
+	if s == nil {
+		return nil
+	}
+	return s.owner
 }
 
 // Account is a customer in Alguna.
@@ -140,13 +148,14 @@ func (l *AccountList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func accountPath(id string, rest ...string) string {
-	p := "/accounts/" + url.PathEscape(id)
-	for _, r := range rest {
-		p += "/" + r
-	}
-	return p
-}
+// The accounts endpoints.
+var (
+	createAccount = endpoint{http.MethodPost, "/accounts"}
+	getAccount    = endpoint{http.MethodGet, "/accounts/{id}"}
+	updateAccount = endpoint{http.MethodPatch, "/accounts/{id}"}
+	listAccounts  = endpoint{http.MethodGet, "/accounts"}
+	lookupAccount = endpoint{http.MethodGet, "/account-lookup"}
+)
 
 // Create makes a new account. Call it when a user signs up.
 //
@@ -156,7 +165,7 @@ func (s *AccountsService) Create(ctx context.Context, p *AccountCreateParams, op
 		return nil, err
 	}
 	var out Account
-	if err := s.client.do(ctx, http.MethodPost, "/accounts", nil, p, &out, opts); err != nil {
+	if err := s.client().do(ctx, createAccount.with(), nil, p, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -184,7 +193,7 @@ func (s *AccountsService) Get(ctx context.Context, id string, opts ...RequestOpt
 		return nil, invalid("account id is required")
 	}
 	var out Account
-	if err := s.client.do(ctx, http.MethodGet, accountPath(id), nil, nil, &out, opts); err != nil {
+	if err := s.client().do(ctx, getAccount.with(id), nil, nil, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -215,7 +224,7 @@ func (s *AccountsService) Update(ctx context.Context, id string, p *AccountUpdat
 		return nil, err
 	}
 	var out Account
-	if err := s.client.do(ctx, http.MethodPatch, accountPath(id), nil, p, &out, opts); err != nil {
+	if err := s.client().do(ctx, updateAccount.with(id), nil, p, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -233,7 +242,7 @@ func (s *AccountsService) Lookup(ctx context.Context, alias string, opts ...Requ
 	q := struct {
 		Alias string `url:"alias"`
 	}{alias}
-	if err := s.client.do(ctx, http.MethodGet, "/account-lookup", q, nil, &out, opts); err != nil {
+	if err := s.client().do(ctx, lookupAccount.with(), q, nil, &out, opts); err != nil {
 		return "", err
 	}
 	return out.AccountID, nil
@@ -262,7 +271,7 @@ func (s *AccountsService) List(ctx context.Context, o *ListOptions, opts ...Requ
 		q = o
 	}
 	var out AccountList
-	if err := s.client.do(ctx, http.MethodGet, "/accounts", q, nil, &out, opts); err != nil {
+	if err := s.client().do(ctx, listAccounts.with(), q, nil, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil

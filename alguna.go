@@ -235,11 +235,11 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		userAgent:       ua,
 		logger:          cfg.logger,
 	}
-	c.Accounts = &AccountsService{client: c}
-	c.Credits = &CreditsService{client: c}
-	c.Checkout = &CheckoutService{client: c}
-	c.Events = &EventsService{client: c}
-	c.Portal = &PortalService{client: c}
+	c.Accounts = &AccountsService{owner: c}
+	c.Credits = &CreditsService{owner: c}
+	c.Checkout = &CheckoutService{owner: c}
+	c.Events = &EventsService{owner: c}
+	c.Portal = &PortalService{owner: c}
 	return c, nil
 }
 
@@ -416,10 +416,59 @@ type checker interface {
 	check() error
 }
 
+// errNoClient is what a Client not made by NewClient answers.
+var errNoClient = errors.New("alguna: the client was not created with NewClient; use alguna.NewClient")
+
+// endpoint is one call of the API: its method and its path as the API
+// reference writes it, with {placeholders} for ids. Logs and observers see
+// the template, so that an id never becomes part of a span name or a
+// metric label.
+type endpoint struct {
+	method   string
+	template string
+}
+
+// String is the endpoint as the API reference writes it:
+// "GET /accounts/{id}".
+func (e endpoint) String() string { return e.method + " " + e.template }
+
+// call is an endpoint with its placeholders filled.
+type call struct {
+	endpoint
+	path string
+}
+
+// with fills the template's placeholders with ids, in order, each escaped
+// as one path segment. It is the only way a path is built, so that the
+// template and the concrete path can never disagree.
+func (e endpoint) with(ids ...string) call {
+	var b strings.Builder
+	t := e.template
+	for _, id := range ids {
+		open := strings.IndexByte(t, '{')
+		end := strings.IndexByte(t, '}')
+		if open < 0 || end < open {
+			panic("alguna: endpoint " + e.String() + " has fewer placeholders than ids")
+		}
+		b.WriteString(t[:open])
+		b.WriteString(url.PathEscape(id))
+		t = t[end+1:]
+	}
+	if strings.IndexByte(t, '{') >= 0 {
+		panic("alguna: endpoint " + e.String() + " has more placeholders than ids")
+	}
+	b.WriteString(t)
+	return call{endpoint: e, path: b.String()}
+}
+
 // do is the one request path: every service method ends here. query is a
 // struct for go-querystring (or nil), body is marshalled to JSON (or nil),
 // out receives the decoded 2xx answer (or nil).
-func (c *Client) do(ctx context.Context, method, path string, q, body, out any, opts []RequestOption) error {
+func (c *Client) do(ctx context.Context, call call, q, body, out any, opts []RequestOption) error {
+	if c == nil || c.key == nil {
+		return errNoClient
+	}
+	method, path := call.method, call.path
 	var rc requestConfig
 	rc.apply(opts)
 	if len(rc.problems) > 0 {

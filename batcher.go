@@ -23,6 +23,8 @@ var (
 	// ErrQueueFull is returned by Enqueue when the queue is full and
 	// BatcherOptions.DropWhenFull is set. The event was not accepted.
 	ErrQueueFull = errors.New("alguna: batcher queue is full")
+	// errNoBatcher is what a Batcher not made by NewBatcher answers.
+	errNoBatcher = errors.New("alguna: the batcher was not created with NewBatcher; use Client.Events.NewBatcher")
 	// ErrEventRejected is passed to OnFailure for events Alguna named in the
 	// "failed" list of its answer.
 	ErrEventRejected = errors.New("alguna: event rejected by the API")
@@ -161,6 +163,10 @@ type batch struct {
 
 // NewBatcher starts a Batcher that sends through this client.
 func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
+	c := s.client()
+	if c == nil {
+		return nil, errNoClient
+	}
 	var ps problems
 	switch {
 	case o.MaxBatchSize == 0:
@@ -202,13 +208,13 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
-	sp, backlog, err := openSpool(&o, s.client.logger)
+	sp, backlog, err := openSpool(&o, c.logger)
 	if err != nil {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	b := &Batcher{
-		client:    s.client,
+		client:    c,
 		opts:      o,
 		room:      newRoom(o.QueueSize),
 		batches:   make(chan *batch, o.QueueSize),
@@ -243,6 +249,9 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 // a spool, even if the process dies first: it returns nil only once the
 // event is fsynced in SpoolDir.
 func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
+	if b == nil || b.room == nil {
+		return errNoBatcher
+	}
 	if p := e.problems(); len(p) > 0 {
 		return &ValidationError{Problems: p}
 	}
@@ -335,6 +344,9 @@ func (b *Batcher) cut() []chan struct{} {
 // reported to OnFailure, or when ctx ends. Batches waiting to be retried are
 // waited for, not given up.
 func (b *Batcher) Flush(ctx context.Context) error {
+	if b == nil || b.room == nil {
+		return errNoBatcher
+	}
 	b.mu.Lock()
 	closed := b.closed
 	b.mu.Unlock()
@@ -365,6 +377,9 @@ func (b *Batcher) Flush(ctx context.Context) error {
 // safe to call more than once; later calls wait for the first and return its
 // result.
 func (b *Batcher) Close(ctx context.Context) error {
+	if b == nil || b.room == nil {
+		return errNoBatcher
+	}
 	first := false
 	b.closeOnce.Do(func() { first = true })
 	if first {
@@ -443,6 +458,9 @@ wait:
 
 // Stats returns the Batcher's counters.
 func (b *Batcher) Stats() BatcherStats {
+	if b == nil || b.room == nil {
+		return BatcherStats{}
+	}
 	s := BatcherStats{
 		Enqueued: b.enqueued.Load(),
 		Ingested: b.ingested.Load(),
@@ -525,7 +543,7 @@ func (b *Batcher) deliver(events []Event, refs []spoolRef) {
 			b.retried.Add(1)
 		}
 		var res ingestAnswer
-		err := b.client.do(b.runCtx, http.MethodPost, "/events", nil, body, &res,
+		err := b.client.do(b.runCtx, ingestEvents.with(), nil, body, &res,
 			[]RequestOption{WithIdempotencyKey(key), withRetryCounter(&b.retried)})
 		if err == nil {
 			b.settle(events, res.Failed)

@@ -10,8 +10,19 @@ import (
 // CheckoutService sends customers to Alguna's hosted checkout (step 4 of the
 // self-serve guide).
 type CheckoutService struct {
-	client *Client
+	owner *Client
 }
+
+// client is the Client the service sends through, or nil when the service
+// was not made by NewClient: its methods then answer errNoClient.
+func (s *CheckoutService) client() *Client {
+	if s == nil {
+		return nil
+	}
+	return s.owner
+}
+
+var createCheckoutSession = endpoint{http.MethodPost, "/customer-session/checkout"}
 
 // CheckoutSessionParams configures a hosted checkout session.
 type CheckoutSessionParams struct {
@@ -48,7 +59,7 @@ func (s *CheckoutService) CreateSession(ctx context.Context, p *CheckoutSessionP
 		return nil, err
 	}
 	var out CheckoutSession
-	if err := s.client.do(ctx, http.MethodPost, "/customer-session/checkout", nil, p, &out, opts); err != nil {
+	if err := s.client().do(ctx, createCheckoutSession.with(), nil, p, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -93,8 +104,12 @@ func isCurrencyCode(s string) bool {
 // pass-through token is given. It needs WithCheckoutBaseURL, because the
 // hosted pages live on your own billing host, not on the API's.
 func (s *CheckoutService) FlowURL(flowID, accountID, passThroughToken string) (string, error) {
+	c := s.client()
+	if c == nil {
+		return "", errNoClient
+	}
 	var ps problems
-	if s.client.checkoutBaseURL == "" {
+	if c.checkoutBaseURL == "" {
 		ps.add("no checkout base URL configured: use WithCheckoutBaseURL")
 	}
 	if flowID == "" {
@@ -108,7 +123,7 @@ func (s *CheckoutService) FlowURL(flowID, accountID, passThroughToken string) (s
 	}
 	// Built by hand to keep the guide's parameter order; url.Values would
 	// sort them.
-	u := s.client.checkoutBaseURL + "/checkout?flowId=" + url.QueryEscape(flowID) + "&accountId=" + url.QueryEscape(accountID)
+	u := c.checkoutBaseURL + "/checkout?flowId=" + url.QueryEscape(flowID) + "&accountId=" + url.QueryEscape(accountID)
 	if passThroughToken != "" {
 		u += "&pt=" + url.QueryEscape(passThroughToken)
 	}

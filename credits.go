@@ -31,7 +31,16 @@ func (t CreditType) Valid() bool {
 // CreditsService grants credits and reads balances: the trial credits of
 // step 2 of the self-serve guide.
 type CreditsService struct {
-	client *Client
+	owner *Client
+}
+
+// client is the Client the service sends through, or nil when the service
+// was not made by NewClient: its methods then answer errNoClient.
+func (s *CreditsService) client() *Client {
+	if s == nil {
+		return nil
+	}
+	return s.owner
 }
 
 // CreditGrantParams describes credits to add to an account.
@@ -135,6 +144,13 @@ func (a *CreditAvailability) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// The credits endpoints.
+var (
+	grantCredits       = endpoint{http.MethodPost, "/accounts/{id}/credits/grants"}
+	creditBalance      = endpoint{http.MethodGet, "/accounts/{id}/credits/balance"}
+	creditAvailability = endpoint{http.MethodGet, "/accounts/{id}/credits/availability"}
+)
+
 type creditQuery struct {
 	Type     CreditType `url:"type"`
 	Required string     `url:"required,omitempty"`
@@ -169,7 +185,7 @@ func (s *CreditsService) Grant(ctx context.Context, accountID string, p *CreditG
 		return nil, err
 	}
 	var out CreditGrant
-	if err := s.client.do(ctx, http.MethodPost, accountPath(accountID, "credits", "grants"), nil, p, &out, opts); err != nil {
+	if err := s.client().do(ctx, grantCredits.with(accountID), nil, p, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -183,7 +199,7 @@ func (s *CreditsService) Balance(ctx context.Context, accountID string, t Credit
 		return nil, err
 	}
 	var out CreditBalance
-	if err := s.client.do(ctx, http.MethodGet, accountPath(accountID, "credits", "balance"), creditQuery{Type: t}, nil, &out, opts); err != nil {
+	if err := s.client().do(ctx, creditBalance.with(accountID), creditQuery{Type: t}, nil, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -205,7 +221,7 @@ func (s *CreditsService) Availability(ctx context.Context, accountID string, t C
 	}
 	var out CreditAvailability
 	q := creditQuery{Type: t, Required: required.String()}
-	if err := s.client.do(ctx, http.MethodGet, accountPath(accountID, "credits", "availability"), q, nil, &out, opts); err != nil {
+	if err := s.client().do(ctx, creditAvailability.with(accountID), q, nil, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -33,8 +33,19 @@ const (
 // EventsService sends usage events (step 6 of the self-serve guide). For
 // steady traffic use a Batcher; Ingest suits scripts and backfills.
 type EventsService struct {
-	client *Client
+	owner *Client
 }
+
+// client is the Client the service sends through, or nil when the service
+// was not made by NewClient: its methods then answer errNoClient.
+func (s *EventsService) client() *Client {
+	if s == nil {
+		return nil
+	}
+	return s.owner
+}
+
+var ingestEvents = endpoint{http.MethodPost, "/events"}
 
 // Event is one usage event. Alguna aggregates events into billable metrics by
 // EventName.
@@ -260,7 +271,7 @@ func (s *EventsService) Ingest(ctx context.Context, events []Event, opts ...Requ
 			chunkOpts = append(slices.Clip(opts), withKeySuffix(chunkSuffix(c)))
 		}
 		var res IngestResult
-		if err := s.client.do(ctx, http.MethodPost, "/events", nil, encodeEvents(chunk), &res, chunkOpts); err != nil {
+		if err := s.client().do(ctx, ingestEvents.with(), nil, encodeEvents(chunk), &res, chunkOpts); err != nil {
 			return out, err
 		}
 		out.Ingested = append(out.Ingested, res.Ingested...)

@@ -9,8 +9,19 @@ import (
 // PortalService opens Alguna's hosted customer portal, where customers manage
 // their subscription, invoices and payment methods (step 7 of the guide).
 type PortalService struct {
-	client *Client
+	owner *Client
 }
+
+// client is the Client the service sends through, or nil when the service
+// was not made by NewClient: its methods then answer errNoClient.
+func (s *PortalService) client() *Client {
+	if s == nil {
+		return nil
+	}
+	return s.owner
+}
+
+var createPortalSession = endpoint{http.MethodPost, "/portal/customer-session/customer-portal"}
 
 // PortalSessionParams names the account and the portal's sections. Every
 // setting left nil keeps Alguna's default, which is true.
@@ -68,7 +79,7 @@ func (s *PortalService) CreateSession(ctx context.Context, p *PortalSessionParam
 		return nil, invalid("give account id or account alias, not both")
 	}
 	var out PortalSession
-	if err := s.client.do(ctx, http.MethodPost, "/portal/customer-session/customer-portal", nil, p, &out, opts); err != nil {
+	if err := s.client().do(ctx, createPortalSession.with(), nil, p, &out, opts); err != nil {
 		return nil, err
 	}
 	return &out, nil

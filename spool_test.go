@@ -324,17 +324,19 @@ func TestSpoolSettledEventsAreNotReplayedAfterACrash(t *testing.T) {
 	snap := snapshotSpool(t, dir)
 	require.Error(t, closeQuickly(t, b))
 
-	s.status.Store(0)
-	b2 := spoolBatcher(t, s.client(t), alguna.BatcherOptions{SpoolDir: snap})
+	// The next process talks to a sink of its own: a request of the first
+	// one that its server is still handling must not count for it.
+	s2 := newSink(t)
+	b2 := spoolBatcher(t, s2.client(t), alguna.BatcherOptions{SpoolDir: snap})
 	require.NoError(t, b2.Close(ctx))
 	require.Equal(t, int64(20), b2.Stats().Replayed, "only the unsettled events come back")
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s2.mu.Lock()
+	defer s2.mu.Unlock()
 	for i := range 30 {
-		require.Equal(t, 1, s.seen[fmt.Sprintf("early-%d", i)], "early-%d sent again", i)
+		require.Zero(t, s2.seen[fmt.Sprintf("early-%d", i)], "early-%d sent again", i)
 	}
 	for i := range 20 {
-		require.Equal(t, 1, s.seen[fmt.Sprintf("late-%d", i)], "late-%d", i)
+		require.Equal(t, 1, s2.seen[fmt.Sprintf("late-%d", i)], "late-%d", i)
 	}
 }
 

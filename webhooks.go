@@ -82,6 +82,13 @@ var (
 	ErrWebhookPayload = errors.New("alguna: webhook payload malformed")
 )
 
+// Errors of the webhook types used without their constructors.
+var (
+	errNoVerifier = errors.New("alguna: the webhook verifier was not created with NewWebhookVerifier; use alguna.NewWebhookVerifier")
+	errNoDeduper  = errors.New("alguna: the deduper was not created with NewMemoryWebhookDeduper; use alguna.NewMemoryWebhookDeduper")
+	errNoHandler  = errors.New("alguna: the webhook handler was not created with NewWebhookHandler; use alguna.NewWebhookHandler")
+)
+
 // DefaultWebhookTolerance is how far a delivery's signing time may be from
 // the receiver's clock, in either direction, as the Standard Webhooks spec
 // recommends.
@@ -188,6 +195,9 @@ func (v *WebhookVerifier) GoString() string { return v.String() }
 // type and timestamp and checks the structure of data; the contents of data
 // are checked by Decode, when the payload is wanted.
 func (v *WebhookVerifier) Verify(h http.Header, body []byte) (*WebhookEvent, error) {
+	if v == nil || v.now == nil {
+		return nil, errNoVerifier
+	}
 	id := webhookID(h)
 	ts := webhookHeader(h, "Webhook-Timestamp", "webhook-timestamp", "Svix-Timestamp", "svix-timestamp")
 	sig := webhookHeader(h, "Webhook-Signature", "webhook-signature", "Svix-Signature", "svix-signature")
@@ -649,6 +659,9 @@ func NewMemoryWebhookDeduper(maxIDs int, maxAge time.Duration) *MemoryWebhookDed
 
 // Claim implements WebhookDeduper.
 func (d *MemoryWebhookDeduper) Claim(_ context.Context, id string) (WebhookClaim, error) {
+	if d == nil || d.running == nil {
+		return 0, errNoDeduper
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.evict(d.now())
@@ -664,6 +677,9 @@ func (d *MemoryWebhookDeduper) Claim(_ context.Context, id string) (WebhookClaim
 
 // Complete implements WebhookDeduper.
 func (d *MemoryWebhookDeduper) Complete(_ context.Context, id string) error {
+	if d == nil || d.running == nil {
+		return errNoDeduper
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.running, id)
@@ -677,6 +693,9 @@ func (d *MemoryWebhookDeduper) Complete(_ context.Context, id string) error {
 
 // Release implements WebhookDeduper.
 func (d *MemoryWebhookDeduper) Release(_ context.Context, id string) error {
+	if d == nil || d.running == nil {
+		return errNoDeduper
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.running, id)
@@ -685,6 +704,9 @@ func (d *MemoryWebhookDeduper) Release(_ context.Context, id string) error {
 
 // Len reports how many completed ids are remembered, for metrics and tests.
 func (d *MemoryWebhookDeduper) Len() int {
+	if d == nil || d.running == nil {
+		return 0
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.evict(d.now())
@@ -822,6 +844,11 @@ func (h *WebhookHandler) On(eventType string, fn func(context.Context, *WebhookE
 func (h *WebhookHandler) register(eventType string, r webhookRoute) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.routes == nil {
+		// A handler not made by NewWebhookHandler answers 500 to every
+		// delivery; registering on it must not crash as well.
+		h.routes = make(map[string]webhookRoute)
+	}
 	h.routes[eventType] = r
 }
 
@@ -924,6 +951,13 @@ func (h *WebhookHandler) OnLineItemDeleted(fn func(context.Context, *WebhookEven
 // ServeHTTP handles one delivery; see WebhookHandler for the status codes.
 func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if h == nil || h.verifier == nil {
+		// Nobody configured a logger on a handler nobody constructed, so
+		// the mistake goes to the default logger rather than nowhere.
+		slog.Default().LogAttrs(ctx, slog.LevelError, "alguna webhook: delivery not handled", slog.Any("error", errNoHandler))
+		http.Error(w, "webhook handler is not configured", http.StatusInternalServerError)
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "webhooks are POSTed", http.StatusMethodNotAllowed)
