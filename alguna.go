@@ -67,6 +67,9 @@ type Client struct {
 	retryWaitMax    time.Duration
 	userAgent       string
 	logger          *slog.Logger
+	// ownLogger is whether WithLogger gave the logger, rather than the
+	// default that discards everything.
+	ownLogger bool
 	// waitHook, when set, sees every computed retry wait and returns the wait
 	// actually used. Tests use it to check Retry-After handling without
 	// sleeping.
@@ -217,7 +220,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	// another port or plain http), so a 3xx is handed back as an answer and
 	// becomes an *Error.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if cfg.logger == nil {
+	ownLogger := cfg.logger != nil
+	if !ownLogger {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
 	ua := "alguna-go/" + Version
@@ -234,6 +238,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		retryWaitMax:    cfg.retryWaitMax,
 		userAgent:       ua,
 		logger:          cfg.logger,
+		ownLogger:       ownLogger,
 	}
 	c.Accounts = &AccountsService{owner: c}
 	c.Credits = &CreditsService{owner: c}

@@ -48,7 +48,10 @@ type BatcherOptions struct {
 	// queue. By default Enqueue waits for room, which is what billing wants.
 	DropWhenFull bool
 	// OnFailure receives every accepted event that will not be ingested,
-	// with the reason, exactly once. It is called from the Batcher's own
+	// with the reason, exactly once. Without OnFailure and without
+	// WithLogger on the client, each loss is logged at ERROR through
+	// slog.Default (one record per failed batch, with the count and the
+	// reason), so that it never goes unnoticed. It is called from the Batcher's own
 	// goroutines (and from NewBatcher and Close), never while holding a lock
 	// Enqueue needs; it must not call Close. With a spool, a damaged record
 	// that NewBatcher cannot read back comes with no events and an error
@@ -674,7 +677,13 @@ func (b *Batcher) fail(events []Event, err error) {
 // report counts events as failed and passes them to OnFailure.
 func (b *Batcher) report(events []Event, err error) {
 	b.failed.Add(int64(len(events)))
-	b.client.logger.LogAttrs(context.Background(), slog.LevelError, "alguna: events not ingested",
+	logger := b.client.logger
+	if b.opts.OnFailure == nil && !b.client.ownLogger {
+		// Nobody asked to hear of losses, and a loss must leave a trace
+		// beyond a counter: the process's default logger gets it.
+		logger = slog.Default()
+	}
+	logger.LogAttrs(context.Background(), slog.LevelError, "alguna: events not ingested",
 		slog.Int("events", len(events)), slog.String("error", err.Error()))
 	if b.opts.OnFailure != nil {
 		b.opts.OnFailure(events, err)

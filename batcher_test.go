@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -479,4 +481,70 @@ func produce(t *testing.T, b *alguna.Batcher, producers, each int) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestBatcherLossesAreNeverSilent checks that with neither OnFailure nor a
+// logger, lost events are reported through slog.Default, one record per
+// failed batch with its count and reason; and that with either of them set,
+// the default logger hears nothing.
+func TestBatcherLossesAreNeverSilent(t *testing.T) {
+	run := func(t *testing.T, onFailure func([]alguna.Event, error), opts ...alguna.Option) string {
+		var logs syncBuffer
+		prev := slog.Default()
+		slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+		defer slog.SetDefault(prev)
+
+		s := newSink(t)
+		for i := range 3 {
+			s.failIDs[fmt.Sprintf("bad-%d", i)] = true
+		}
+		b := fastBatcher(t, s.client(t, opts...), alguna.BatcherOptions{FlushInterval: time.Hour, OnFailure: onFailure})
+		for _, id := range []string{"ok-0", "bad-0", "bad-1", "bad-2"} {
+			e := usage(0)
+			e.UniqueID = id
+			require.NoError(t, b.Enqueue(context.Background(), e))
+		}
+		require.Error(t, b.Close(context.Background()))
+		require.Equal(t, int64(3), b.Stats().Failed)
+		return logs.String()
+	}
+
+	t.Run("neither OnFailure nor a logger", func(t *testing.T) {
+		out := run(t, nil)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		require.Len(t, lines, 1, "one record for the batch, not one per event: %s", out)
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(lines[0]), &rec))
+		require.Equal(t, "ERROR", rec["level"])
+		require.EqualValues(t, 3, rec["events"])
+		require.Contains(t, rec["error"], "rejected")
+	})
+	t.Run("with OnFailure", func(t *testing.T) {
+		var f failures
+		require.Empty(t, run(t, f.record))
+		require.Equal(t, 3, f.count())
+	})
+	t.Run("with a logger", func(t *testing.T) {
+		var own syncBuffer
+		require.Empty(t, run(t, nil, alguna.WithLogger(slog.New(slog.NewTextHandler(&own, nil)))))
+		require.Contains(t, own.String(), "events not ingested")
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
