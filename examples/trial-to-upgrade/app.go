@@ -30,6 +30,9 @@ type Config struct {
 	FlowID string
 	// Currency of the checkout.
 	Currency string
+	// SessionKey signs the session cookies: at least 32 random bytes, the
+	// same on every replica (see sessionKeyFromEnv).
+	SessionKey []byte
 }
 
 // App is a small product with self-serve billing: every route is one step
@@ -39,16 +42,21 @@ type App struct {
 	client   *alguna.Client
 	events   *alguna.Batcher
 	store    *Store
+	sessions *sessions
 	webhooks http.Handler
 	log      *slog.Logger
 }
 
 // NewApp wires the app to Alguna. The Batcher and the webhook verifier are
 // created by the caller, who owns their lifetime.
-func NewApp(cfg Config, client *alguna.Client, events *alguna.Batcher, verifier *alguna.WebhookVerifier, store *Store, log *slog.Logger) *App {
-	a := &App{cfg: cfg, client: client, events: events, store: store, log: log}
+func NewApp(cfg Config, client *alguna.Client, events *alguna.Batcher, verifier *alguna.WebhookVerifier, store *Store, log *slog.Logger) (*App, error) {
+	sess, err := newSessions(cfg.SessionKey, strings.HasPrefix(cfg.PublicURL, "https://"))
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, client: client, events: events, store: store, sessions: sess, log: log}
 	a.webhooks = a.webhookHandler(verifier)
-	return a
+	return a, nil
 }
 
 // Routes returns the app's HTTP routes.
@@ -97,11 +105,7 @@ func (a *App) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("signed up", "user", u.ID, "account", acc.ID)
-	// A real app signs its session cookie; this one is a demo on localhost.
-	http.SetCookie(w, &http.Cookie{ //nolint:gosec // Secure follows the public URL, which is plain http on localhost.
-		Name: "uid", Value: u.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: strings.HasPrefix(a.cfg.PublicURL, "https://"),
-	})
+	a.sessions.signIn(w, u.ID)
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }
 
@@ -290,10 +294,11 @@ func (a *App) currentUserAndBalance(w http.ResponseWriter, r *http.Request) (Use
 	return u, bal.Balance, true
 }
 
+// currentUser is the user the request's signed session cookie names, or
+// false once the answer to the request has been written.
 func (a *App) currentUser(w http.ResponseWriter, r *http.Request) (User, bool) {
-	c, err := r.Cookie("uid")
-	if err == nil {
-		if u, err := a.store.Get(c.Value); err == nil {
+	if id, err := a.sessions.userID(r); err == nil {
+		if u, err := a.store.Get(id); err == nil {
 			return u, true
 		}
 	}

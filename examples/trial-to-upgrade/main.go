@@ -143,7 +143,11 @@ func start(ctx context.Context, env *environment, addr, publicURL string, log *s
 		env.fake.AddWebhookEndpoint(publicURL + "/webhooks/alguna")
 	}
 	store := NewStore()
-	app := NewApp(Config{PublicURL: publicURL, FlowID: env.flowID, Currency: "USD"}, env.client, events, verifier, store, log)
+	app, err := NewApp(Config{PublicURL: publicURL, FlowID: env.flowID, Currency: "USD", SessionKey: env.sessionKey}, env.client, events, verifier, store, log)
+	if err != nil {
+		_ = ln.Close()
+		return nil, errors.Join(err, events.Close(ctx))
+	}
 	inst := &instance{
 		publicURL: publicURL,
 		store:     store,
@@ -167,13 +171,14 @@ func (i *instance) shutdown() error {
 	return err
 }
 
-// environment is the Alguna the app talks to: the bundled fake, or a real
-// workspace.
+// environment is the Alguna the app talks to, the bundled fake or a real
+// workspace, and the key that signs the app's session cookies.
 type environment struct {
 	client        *alguna.Client
 	fake          *algunatest.Server
 	webhookSecret string
 	flowID        string
+	sessionKey    []byte
 }
 
 func (e *environment) close() {
@@ -182,7 +187,14 @@ func (e *environment) close() {
 	}
 }
 
+// connect reads the environment and, unless ALGUNA_API_KEY names a real
+// Alguna, starts the bundled fake. Every setting is checked before
+// anything starts.
 func connect(log *slog.Logger) (*environment, error) {
+	sessionKey, err := sessionKeyFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	key := os.Getenv("ALGUNA_API_KEY")
 	if key == "" {
 		fake := algunatest.NewServer()
@@ -193,6 +205,7 @@ func connect(log *slog.Logger) (*environment, error) {
 			fake:          fake,
 			webhookSecret: fake.WebhookSecret,
 			flowID:        algunatest.DefaultFlowID,
+			sessionKey:    sessionKey,
 		}, nil
 	}
 	secret := os.Getenv("ALGUNA_WEBHOOK_SECRET")
@@ -210,5 +223,5 @@ func connect(log *slog.Logger) (*environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &environment{client: client, webhookSecret: secret, flowID: os.Getenv("ALGUNA_FLOW_ID")}, nil
+	return &environment{client: client, webhookSecret: secret, flowID: os.Getenv("ALGUNA_FLOW_ID"), sessionKey: sessionKey}, nil
 }
