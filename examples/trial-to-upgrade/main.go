@@ -125,16 +125,8 @@ func start(ctx context.Context, env *environment, addr, publicURL string, log *s
 		_ = ln.Close()
 		return nil, fmt.Errorf("webhook secret: %w", err)
 	}
-	events, err := env.client.Events.NewBatcher(alguna.BatcherOptions{
-		// Short, so the demo's balance moves as you click; the default
-		// (1s) suits production.
-		FlushInterval: 100 * time.Millisecond,
-		OnFailure: func(events []alguna.Event, err error) {
-			// Lost usage is lost revenue: a real app writes these to a
-			// table and sends them again later.
-			log.Error("usage events not ingested", "events", len(events), "error", err)
-		},
-	})
+	store := NewStore()
+	events, err := newUsageBatcher(env.client, store, log)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -142,7 +134,6 @@ func start(ctx context.Context, env *environment, addr, publicURL string, log *s
 	if env.fake != nil {
 		env.fake.AddWebhookEndpoint(publicURL + "/webhooks/alguna")
 	}
-	store := NewStore()
 	app, err := NewApp(Config{PublicURL: publicURL, FlowID: env.flowID, Currency: "USD", SessionKey: env.sessionKey}, env.client, events, verifier, store, log)
 	if err != nil {
 		_ = ln.Close()
@@ -157,6 +148,23 @@ func start(ctx context.Context, env *environment, addr, publicURL string, log *s
 	}
 	go func() { inst.served <- inst.srv.Serve(ln) }()
 	return inst, nil
+}
+
+// newUsageBatcher starts the Batcher that sends the app's usage events.
+func newUsageBatcher(client *alguna.Client, store *Store, log *slog.Logger) (*alguna.Batcher, error) {
+	return client.Events.NewBatcher(alguna.BatcherOptions{
+		// Short, so the demo's balance moves as you click; the default
+		// (1s) suits production.
+		FlushInterval: 100 * time.Millisecond,
+		OnFailure: func(events []alguna.Event, err error) {
+			// Lost usage is lost revenue: a real app writes these to a
+			// table and sends them again later.
+			log.Error("usage events not ingested", "events", len(events), "error", err)
+			// Until then Alguna does not meter them: the credits they
+			// reserved are the user's again.
+			releaseUnmetered(store, events)
+		},
+	})
 }
 
 // shutdown stops taking requests, then delivers every usage event still
@@ -199,7 +207,7 @@ func connect(log *slog.Logger) (*environment, error) {
 	if key == "" {
 		fake := algunatest.NewServer()
 		// The billable metric the product's events feed: one unit a call.
-		fake.SetMetric(algunatest.Metric{EventName: "api_call", CreditType: alguna.CreditTypeUnits, Aggregation: algunatest.AggregationCount})
+		fake.SetMetric(algunatest.Metric{EventName: usageEvent, CreditType: alguna.CreditTypeUnits, Aggregation: algunatest.AggregationCount})
 		return &environment{
 			client:        fake.Client(alguna.WithLogger(log), alguna.WithUserAgent("trial-to-upgrade-example")),
 			fake:          fake,
