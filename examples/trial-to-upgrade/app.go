@@ -125,7 +125,8 @@ func (a *App) action(w http.ResponseWriter, r *http.Request) {
 	// Alguna meters usage asynchronously, so checking its balance alone
 	// would let requests that arrive together all pass on the same balance
 	// and spend more than the trial. The action reserves its cost in the
-	// app's store first, and gives it back if its event is not sent.
+	// app's store first, and gives it back if its event is not sent or
+	// Alguna refuses it.
 	reserved := false
 	if u.Plan != PlanPaid {
 		av, err := a.client.Credits.Availability(r.Context(), u.AccountID, alguna.CreditTypeUnits, actionCost)
