@@ -12,10 +12,11 @@ import (
 	"github.com/alguna/alguna-go"
 )
 
-// maxRuns bounds the clicks on Run: the trial's 50 credits plus the few
-// actions that pass the availability check while the last usage events are
-// still in the app's Batcher.
-const maxRuns = 60
+// maxRuns bounds the clicks on Run: the trial's 50 credits, and one more
+// that the app refuses if the depletion webhook has not arrived by then.
+// The app reserves each run's credit before it sends the usage event, so
+// no run past the 50th passes.
+const maxRuns = 51
 
 // TestTrialToPaid is the guide from a customer's seat: sign up, use the
 // trial until the credits run out, pay on the hosted checkout page, and come
@@ -24,9 +25,8 @@ func TestTrialToPaid(t *testing.T) {
 	b := newBrowser(t)
 	b.signUp("Ada Trial", "ada@example.com", false)
 
-	// Use the product until the trial is over. Each run costs one credit
-	// once the Batcher has sent its event, so the balance shown may lag a
-	// click or two behind, but it never goes up.
+	// Use the product until the trial is over. Each run costs one credit,
+	// and the balance shown never goes up.
 	runs := 0
 	last := 50
 	for b.text("#plan") != "needs_upgrade" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -30,6 +29,9 @@ type Config struct {
 	FlowID string
 	// Currency of the checkout.
 	Currency string
+	// SessionKey signs the session cookies: at least 32 random bytes, the
+	// same on every replica (see sessionKeyFromEnv).
+	SessionKey []byte
 }
 
 // App is a small product with self-serve billing: every route is one step
@@ -39,16 +41,21 @@ type App struct {
 	client   *alguna.Client
 	events   *alguna.Batcher
 	store    *Store
+	sessions *sessions
 	webhooks http.Handler
 	log      *slog.Logger
 }
 
 // NewApp wires the app to Alguna. The Batcher and the webhook verifier are
 // created by the caller, who owns their lifetime.
-func NewApp(cfg Config, client *alguna.Client, events *alguna.Batcher, verifier *alguna.WebhookVerifier, store *Store, log *slog.Logger) *App {
-	a := &App{cfg: cfg, client: client, events: events, store: store, log: log}
+func NewApp(cfg Config, client *alguna.Client, events *alguna.Batcher, verifier *alguna.WebhookVerifier, store *Store, log *slog.Logger) (*App, error) {
+	sess, err := newSessions(cfg.SessionKey, strings.HasPrefix(cfg.PublicURL, "https://"))
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, client: client, events: events, store: store, sessions: sess, log: log}
 	a.webhooks = a.webhookHandler(verifier)
-	return a
+	return a, nil
 }
 
 // Routes returns the app's HTTP routes.
@@ -96,31 +103,46 @@ func (a *App) signup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, "granting trial credits", err)
 		return
 	}
+	// Recorded only once Alguna has the grant: a Granted higher than what
+	// Alguna granted would let the user spend credits they do not have.
+	if _, err := a.store.Update(u.ID, func(u *User) { u.Granted = trialCredits }); err != nil {
+		a.fail(w, "saving the trial grant", err)
+		return
+	}
 	a.log.Info("signed up", "user", u.ID, "account", acc.ID)
-	// A real app signs its session cookie; this one is a demo on localhost.
-	http.SetCookie(w, &http.Cookie{ //nolint:gosec // Secure follows the public URL, which is plain http on localhost.
-		Name: "uid", Value: u.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: strings.HasPrefix(a.cfg.PublicURL, "https://"),
-	})
+	a.sessions.signIn(w, u.ID)
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }
 
-// Step 3 and 7: the metered action. Trial users need credits left; every
-// action is sent to Alguna as a usage event through the Batcher.
+// Step 3 and 7: the metered action. Users without a subscription spend
+// credits; every action is sent to Alguna as a usage event through the
+// Batcher.
 func (a *App) action(w http.ResponseWriter, r *http.Request) {
 	u, ok := a.currentUser(w, r)
 	if !ok {
 		return
 	}
+	// Alguna meters usage asynchronously, so checking its balance alone
+	// would let requests that arrive together all pass on the same balance
+	// and spend more than the trial. The action reserves its cost in the
+	// app's store first, and gives it back if its event is not sent or
+	// Alguna refuses it.
+	reserved := false
 	if u.Plan != PlanPaid {
 		av, err := a.client.Credits.Availability(r.Context(), u.AccountID, alguna.CreditTypeUnits, actionCost)
 		if err != nil {
 			a.fail(w, "checking credits", err)
 			return
 		}
-		if !av.Available {
-			// The depletion webhook may not have arrived yet; the balance
-			// is the authority, so act on it now.
+		if av.Available {
+			if reserved, err = a.store.Reserve(u.ID, av.Balance, actionCost); err != nil {
+				a.fail(w, "reserving credits", err)
+				return
+			}
+		}
+		if !reserved {
+			// The depletion webhook may not have arrived yet; the credits
+			// are spent, so act on it now.
 			a.store.Transition(u.AccountID, PlanTrial, PlanNeedsUpgrade)
 			if wantsJSON(r) {
 				writeJSON(w, http.StatusPaymentRequired, map[string]string{"error": "out of credits", "upgrade": "/upgrade"})
@@ -131,19 +153,24 @@ func (a *App) action(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	// ... the product's real work happens here ...
+	// ... the product's real work happens here; if it fails, release the
+	// reservation as below ...
 
 	err := a.events.Enqueue(r.Context(), alguna.Event{
 		Account:   u.AccountID,
-		EventName: "api_call",
+		EventName: usageEvent,
 		Properties: map[string]any{
 			"endpoint": "/v1/analyze",
 			"tokens":   1500,
-			// Alguna properties are strings and numbers.
-			"isTrial": fmt.Sprint(u.Plan != PlanPaid),
+			// Alguna properties are strings and numbers. A trial event is
+			// one that reserved credits: releaseUnmetered reads it back.
+			"isTrial": strconv.FormatBool(reserved),
 		},
 	})
 	if err != nil {
+		if reserved {
+			a.store.Release(u.AccountID, actionCost)
+		}
 		a.fail(w, "recording usage", err)
 		return
 	}
@@ -152,6 +179,21 @@ func (a *App) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+// usageEvent names the action's usage events; Alguna's billable metric
+// for the product counts them.
+const usageEvent = "api_call"
+
+// releaseUnmetered gives back the credits that usage events reserved when
+// Alguna will never meter them. It is the Batcher's OnFailure: Alguna
+// refused the events, or they could not be delivered before shutdown.
+func releaseUnmetered(store *Store, events []alguna.Event) {
+	for _, e := range events {
+		if e.EventName == usageEvent && e.Properties["isTrial"] == "true" {
+			store.Release(e.Account, actionCost)
+		}
+	}
 }
 
 // Step 4: the upgrade route sends the user to hosted checkout. By default it
@@ -263,7 +305,8 @@ func (a *App) webhookHandler(v *alguna.WebhookVerifier) http.Handler {
 	return h
 }
 
-// me reports the signed-in user's state, with their live credit balance.
+// me reports the signed-in user's state, with their live credit balance
+// and what they can still spend of it.
 func (a *App) me(w http.ResponseWriter, r *http.Request) {
 	u, balance, ok := a.currentUserAndBalance(w, r)
 	if !ok {
@@ -271,8 +314,9 @@ func (a *App) me(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, struct {
 		User
-		Balance decimal.Decimal `json:"balance"`
-	}{u, balance})
+		Balance   decimal.Decimal `json:"balance"`
+		Available decimal.Decimal `json:"available"`
+	}{u, balance, u.Spendable(balance)})
 }
 
 // currentUserAndBalance is the signed-in user with their live balance of
@@ -290,10 +334,11 @@ func (a *App) currentUserAndBalance(w http.ResponseWriter, r *http.Request) (Use
 	return u, bal.Balance, true
 }
 
+// currentUser is the user the request's signed session cookie names, or
+// false once the answer to the request has been written.
 func (a *App) currentUser(w http.ResponseWriter, r *http.Request) (User, bool) {
-	c, err := r.Cookie("uid")
-	if err == nil {
-		if u, err := a.store.Get(c.Value); err == nil {
+	if id, err := a.sessions.userID(r); err == nil {
+		if u, err := a.store.Get(id); err == nil {
 			return u, true
 		}
 	}
@@ -369,7 +414,9 @@ func (a *App) dashboard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.render(w, "dashboard", map[string]any{"User": u, "Balance": balance})
+	// What the user can still spend: Alguna's balance may not show the
+	// latest actions yet.
+	a.render(w, "dashboard", map[string]any{"User": u, "Balance": u.Spendable(balance)})
 }
 
 // welcome is the checkout's success URL. The payment is confirmed by the

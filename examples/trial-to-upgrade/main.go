@@ -15,6 +15,13 @@
 // ALGUNA_CHECKOUT_URL and ALGUNA_FLOW_ID configure it; -public-url is where
 // Alguna can reach the app's webhook endpoint) and always serves, since a
 // real checkout needs a real person.
+//
+// Session cookies are signed with SESSION_KEY: at least 32 bytes written as
+// hex (openssl rand -hex 32), the same on every replica. Without it each run
+// makes a random key, so sessions end with the process.
+//
+// -h prints the flags and the environment variables. A bad flag or flag
+// value exits with status 2, any other failure with 1.
 package main
 
 import (
@@ -26,8 +33,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -38,13 +48,17 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "trial-to-upgrade:", err)
-		os.Exit(1)
-	}
+	os.Exit(code)
 }
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the app could not start, or a step failed
+	exitUsage  = 2 // a bad flag, or a bad flag value
+)
 
 // options are the command line's settings.
 type options struct {
@@ -54,17 +68,136 @@ type options struct {
 	verbose   bool
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+const usageText = `Usage: trial-to-upgrade [flags]
+
+Runs the self-serve billing guide's example app. By default it starts the
+bundled fake Alguna, walks a simulated user through the guide's eight steps
+and exits; with -serve, or with ALGUNA_API_KEY set, it serves the app until
+interrupted.
+
+Flags:
+`
+
+const envText = `
+Environment:
+  SESSION_KEY            key that signs session cookies: at least 32 bytes as
+                         hex (openssl rand -hex 32); the same on every replica.
+                         Default: a random key per run.
+  ALGUNA_API_KEY         talk to a real Alguna instead of the bundled fake
+  ALGUNA_WEBHOOK_SECRET  the webhook endpoint's signing secret (whsec_...);
+                         required with ALGUNA_API_KEY
+  ALGUNA_BASE_URL        the API's base URL (default https://api.alguna.io)
+  ALGUNA_CHECKOUT_URL    the host of your hosted billing pages
+  ALGUNA_FLOW_ID         the checkout flow for the no-code upgrade link
+`
+
+// run is the command: it returns the exit status, having written any
+// error to stderr as one line.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "trial-to-upgrade: %v; see trial-to-upgrade -h\n", err)
+		return exitUsage
+	}
+	if err := runApp(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "trial-to-upgrade:", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// parseFlags reads and checks the command line. -h prints the usage to
+// stdout and returns flag.ErrHelp.
+func parseFlags(args []string, stdout io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("trial-to-upgrade", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package would print the whole usage after every error;
+	// run prints one line instead.
+	fs.SetOutput(io.Discard)
 	fs.BoolVar(&o.serve, "serve", false, "keep the app (and the fake) running for a browser instead of walking through")
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "address the app listens on")
-	fs.StringVar(&o.publicURL, "public-url", "", "URL where browsers and Alguna reach the app (default: its listen address)")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "`host:port` the app listens on")
+	fs.StringVar(&o.publicURL, "public-url", "", "`URL` where browsers and Alguna reach the app (default: its listen address)")
 	fs.BoolVar(&o.verbose, "v", false, "log every request to Alguna and every webhook")
-	if err := fs.Parse(args); err != nil {
-		return err
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usageText)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, envText)
+		return o, err
 	}
+	if err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkAddr(o.addr); err != nil {
+		return o, err
+	}
+	if o.publicURL != "" {
+		if err := checkPublicURL(o.publicURL); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// checkAddr refuses a listen address that cannot be one, before anything
+// starts.
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil || !validHost(host) {
+		return fmt.Errorf("invalid value %q for -addr: want host:port, such as 127.0.0.1:8080 (port 0 picks a free one)", addr)
+	}
+	return nil
+}
+
+// validHost reports whether host is empty (every interface), an IP
+// address or a host name.
+func validHost(host string) bool {
+	if host == "" {
+		return true
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	if len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			letterOrDigit := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+			if !letterOrDigit && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkPublicURL refuses a public URL that browsers and Alguna could not
+// use: the app builds its checkout success URL and webhook endpoint on it.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("invalid value %q for -public-url: want an absolute http or https URL with no query, such as https://app.example.com", raw)
+	}
+	return nil
+}
+
+// runApp starts the app and walks through the guide, or serves until ctx
+// ends.
+func runApp(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	level := slog.LevelWarn
 	if o.verbose {
 		level = slog.LevelInfo
@@ -125,16 +258,8 @@ func start(ctx context.Context, env *environment, addr, publicURL string, log *s
 		_ = ln.Close()
 		return nil, fmt.Errorf("webhook secret: %w", err)
 	}
-	events, err := env.client.Events.NewBatcher(alguna.BatcherOptions{
-		// Short, so the demo's balance moves as you click; the default
-		// (1s) suits production.
-		FlushInterval: 100 * time.Millisecond,
-		OnFailure: func(events []alguna.Event, err error) {
-			// Lost usage is lost revenue: a real app writes these to a
-			// table and sends them again later.
-			log.Error("usage events not ingested", "events", len(events), "error", err)
-		},
-	})
+	store := NewStore()
+	events, err := newUsageBatcher(env.client, store, log)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -142,8 +267,11 @@ func start(ctx context.Context, env *environment, addr, publicURL string, log *s
 	if env.fake != nil {
 		env.fake.AddWebhookEndpoint(publicURL + "/webhooks/alguna")
 	}
-	store := NewStore()
-	app := NewApp(Config{PublicURL: publicURL, FlowID: env.flowID, Currency: "USD"}, env.client, events, verifier, store, log)
+	app, err := NewApp(Config{PublicURL: publicURL, FlowID: env.flowID, Currency: "USD", SessionKey: env.sessionKey}, env.client, events, verifier, store, log)
+	if err != nil {
+		_ = ln.Close()
+		return nil, errors.Join(err, events.Close(ctx))
+	}
 	inst := &instance{
 		publicURL: publicURL,
 		store:     store,
@@ -153,6 +281,23 @@ func start(ctx context.Context, env *environment, addr, publicURL string, log *s
 	}
 	go func() { inst.served <- inst.srv.Serve(ln) }()
 	return inst, nil
+}
+
+// newUsageBatcher starts the Batcher that sends the app's usage events.
+func newUsageBatcher(client *alguna.Client, store *Store, log *slog.Logger) (*alguna.Batcher, error) {
+	return client.Events.NewBatcher(alguna.BatcherOptions{
+		// Short, so the demo's balance moves as you click; the default
+		// (1s) suits production.
+		FlushInterval: 100 * time.Millisecond,
+		OnFailure: func(events []alguna.Event, err error) {
+			// Lost usage is lost revenue: a real app writes these to a
+			// table and sends them again later.
+			log.Error("usage events not ingested", "events", len(events), "error", err)
+			// Until then Alguna does not meter them: the credits they
+			// reserved are the user's again.
+			releaseUnmetered(store, events)
+		},
+	})
 }
 
 // shutdown stops taking requests, then delivers every usage event still
@@ -167,13 +312,14 @@ func (i *instance) shutdown() error {
 	return err
 }
 
-// environment is the Alguna the app talks to: the bundled fake, or a real
-// workspace.
+// environment is the Alguna the app talks to, the bundled fake or a real
+// workspace, and the key that signs the app's session cookies.
 type environment struct {
 	client        *alguna.Client
 	fake          *algunatest.Server
 	webhookSecret string
 	flowID        string
+	sessionKey    []byte
 }
 
 func (e *environment) close() {
@@ -182,17 +328,25 @@ func (e *environment) close() {
 	}
 }
 
+// connect reads the environment and, unless ALGUNA_API_KEY names a real
+// Alguna, starts the bundled fake. Every setting is checked before
+// anything starts.
 func connect(log *slog.Logger) (*environment, error) {
+	sessionKey, err := sessionKeyFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	key := os.Getenv("ALGUNA_API_KEY")
 	if key == "" {
 		fake := algunatest.NewServer()
 		// The billable metric the product's events feed: one unit a call.
-		fake.SetMetric(algunatest.Metric{EventName: "api_call", CreditType: alguna.CreditTypeUnits, Aggregation: algunatest.AggregationCount})
+		fake.SetMetric(algunatest.Metric{EventName: usageEvent, CreditType: alguna.CreditTypeUnits, Aggregation: algunatest.AggregationCount})
 		return &environment{
 			client:        fake.Client(alguna.WithLogger(log), alguna.WithUserAgent("trial-to-upgrade-example")),
 			fake:          fake,
 			webhookSecret: fake.WebhookSecret,
 			flowID:        algunatest.DefaultFlowID,
+			sessionKey:    sessionKey,
 		}, nil
 	}
 	secret := os.Getenv("ALGUNA_WEBHOOK_SECRET")
@@ -210,5 +364,5 @@ func connect(log *slog.Logger) (*environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &environment{client: client, webhookSecret: secret, flowID: os.Getenv("ALGUNA_FLOW_ID")}, nil
+	return &environment{client: client, webhookSecret: secret, flowID: os.Getenv("ALGUNA_FLOW_ID"), sessionKey: sessionKey}, nil
 }

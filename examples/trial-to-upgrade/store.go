@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/shopspring/decimal"
 )
 
 // Plan is where a user stands in the self-serve flow.
@@ -33,6 +35,30 @@ type User struct {
 	// has started since they last paid; the completion webhook must carry
 	// it back.
 	CheckoutToken string `json:"-"`
+	// Granted is every credit the app has granted the user's account: the
+	// trial. What Alguna's balance has lost of it is what Alguna has
+	// metered.
+	Granted decimal.Decimal `json:"-"`
+	// Reserved is the cost of every action the user has been allowed on
+	// credits, less that of the actions whose usage events failed. The part
+	// Alguna has not metered yet is not in its balance.
+	Reserved decimal.Decimal `json:"-"`
+}
+
+// Spendable is what the user can still spend of balance, the credits
+// Alguna reports on their account: balance less the reservations Alguna
+// has not metered yet.
+//
+// Alguna meters usage events asynchronously (within about 15 minutes), so
+// its balance lags behind the actions the app has allowed, and it does not
+// say which events it has metered. Granted less balance says how much: what
+// is reserved beyond that is still to be metered. Another grant on the
+// account (say, from the dashboard) makes that estimate of the unmetered
+// part too high, never too low, so the trial limit still holds.
+func (u User) Spendable(balance decimal.Decimal) decimal.Decimal {
+	metered := decimal.Max(decimal.Zero, u.Granted.Sub(balance))
+	unmetered := decimal.Max(decimal.Zero, u.Reserved.Sub(metered))
+	return decimal.Max(decimal.Zero, balance.Sub(unmetered))
 }
 
 var errNoUser = errors.New("no such user")
@@ -89,6 +115,37 @@ func (s *Store) Upgrade(accountID, token string) (u User, ours, matched bool) {
 	}
 	p.Plan, p.CheckoutToken = PlanPaid, ""
 	return *p, true, true
+}
+
+// Reserve sets cost aside for one action of the user's, if what they can
+// spend of balance (see Spendable) covers it. The check and the
+// reservation happen under one lock, so that of many requests arriving at
+// once, each reading the same balance from Alguna, no more are allowed
+// than the credits pay for.
+func (s *Store) Reserve(id string, balance, cost decimal.Decimal) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return false, errNoUser
+	}
+	if u.Spendable(balance).LessThan(cost) {
+		return false, nil
+	}
+	u.Reserved = u.Reserved.Add(cost)
+	return true, nil
+}
+
+// Release gives back a reservation of the user who owns an Alguna account,
+// for an action whose usage event will never be metered: it was not sent,
+// or Alguna refused it.
+func (s *Store) Release(accountID string, cost decimal.Decimal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, found := s.byAccount[accountID]; found {
+		u := s.users[id]
+		u.Reserved = decimal.Max(decimal.Zero, u.Reserved.Sub(cost))
+	}
 }
 
 // Update changes a user under the store's lock.

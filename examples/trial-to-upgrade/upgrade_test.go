@@ -18,6 +18,13 @@ import (
 // startForTest runs the app against a fresh fake and signs one visitor up.
 func startForTest(t *testing.T) (*environment, *visitor) {
 	t.Helper()
+	env, inst := startApp(t)
+	return env, signUp(t, inst.publicURL, "Ada", "ada@example.com")
+}
+
+// startApp runs the app against a fresh fake, with no user yet.
+func startApp(t *testing.T) (*environment, *instance) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	env, err := connect(log)
 	require.NoError(t, err)
@@ -26,12 +33,17 @@ func startForTest(t *testing.T) (*environment, *visitor) {
 	inst, err := start(context.Background(), env, "127.0.0.1:0", "", log)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, inst.shutdown()) })
+	return env, inst
+}
 
-	v := newVisitor(inst.publicURL)
-	resp, err := v.postForm(context.Background(), "/signup", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}})
+// signUp signs a new visitor up on the app at base.
+func signUp(t *testing.T, base, name, email string) *visitor {
+	t.Helper()
+	v := newVisitor(base)
+	resp, err := v.postForm(context.Background(), "/signup", url.Values{"name": {name}, "email": {email}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	return env, v
+	return v
 }
 
 // TestEarlierCheckoutStillUpgrades pays the first of two checkouts the user

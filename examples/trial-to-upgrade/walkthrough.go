@@ -159,7 +159,8 @@ func walkthrough(ctx context.Context, out io.Writer, appURL string, fake *alguna
 // meView is the app's /api/me answer.
 type meView struct {
 	User
-	Balance decimal.Decimal `json:"balance"`
+	Balance   decimal.Decimal `json:"balance"`
+	Available decimal.Decimal `json:"available"`
 }
 
 func (v *visitor) me(ctx context.Context) (meView, error) {

@@ -11,6 +11,11 @@
 // account named by -account. With -spool DIR every event is fsynced to DIR
 // before it counts as sent, and a run killed half-way sends the rest at the
 // next start.
+//
+// On a terminal one progress line rewrites itself; in a file or a pipe a
+// plain line is printed every second, and a last one at the end. -h prints
+// the flags. A bad flag or flag value exits with status 2 before anything
+// starts; a run in which events were not all ingested exits with 1.
 package main
 
 import (
@@ -33,11 +38,22 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "usage-metering:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1 // events were not all ingested, or the run could not start
+	exitUsage  = 2 // a bad flag, or a bad flag value
+)
+
+// Bounds on the flags, so that a typo cannot overflow a counter or start a
+// million goroutines.
+const (
+	maxEvents    = 1_000_000_000
+	maxProducers = 1024
+)
 
 type config struct {
 	events      int
@@ -48,22 +64,92 @@ type config struct {
 	spoolDir    string
 }
 
-func run(args []string, out io.Writer) error {
+const usageText = `Usage: usage-metering [flags]
+
+Sends usage events through alguna-go's Batcher and reports what was
+ingested. By default it meters a new account on the bundled fake Alguna,
+which fails a share of the requests (-faults) to show retries at work.
+
+Flags:
+`
+
+const envText = `
+Environment:
+  ALGUNA_API_KEY   send to a real Alguna instead of the bundled fake
+                   (then -account is required)
+  ALGUNA_BASE_URL  the API's base URL, e.g. https://api.sandbox.alguna.io
+`
+
+// run is the command: it returns the exit status, having written any error
+// to stderr as one line.
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stdout, os.Getenv("ALGUNA_API_KEY") != "")
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "usage-metering: %v; see usage-metering -h\n", err)
+		return exitUsage
+	}
+	if err := meter(cfg, stdout); err != nil {
+		fmt.Fprintln(stderr, "usage-metering:", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// parseFlags reads and checks the command line; realAlguna says whether
+// ALGUNA_API_KEY names a real Alguna. -h prints the usage to stdout and
+// returns flag.ErrHelp.
+func parseFlags(args []string, stdout io.Writer, realAlguna bool) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("usage-metering", flag.ContinueOnError)
-	fs.IntVar(&cfg.events, "n", 100_000, "number of usage events to send")
-	fs.IntVar(&cfg.producers, "producers", 4, "goroutines enqueueing events")
-	fs.StringVar(&cfg.account, "account", "", "account id or alias to meter (default: a new account on the fake)")
-	fs.Float64Var(&cfg.faults, "faults", 0.05, "share of requests the fake fails (500 or dropped connection), to show retries at work")
+	// The flag package would print the whole usage after every error; run
+	// prints one line instead.
+	fs.SetOutput(io.Discard)
+	fs.IntVar(&cfg.events, "n", 100_000, "`count` of usage events to send")
+	fs.IntVar(&cfg.producers, "producers", 4, "goroutines enqueueing events, 1 to 1024")
+	fs.StringVar(&cfg.account, "account", "", "account id or alias to meter on a real Alguna (the fake meters a new account)")
+	fs.Float64Var(&cfg.faults, "faults", 0.05, "`share` of the fake's requests that fail (500 or dropped connection), at least 0 and less than 1")
 	fs.DurationVar(&cfg.closeWithin, "close-within", 30*time.Second, "how long Close may keep retrying at the end")
-	fs.StringVar(&cfg.spoolDir, "spool", "", "spool events to this directory first, so that a crash loses none")
-	if err := fs.Parse(args); err != nil {
-		return err
+	fs.StringVar(&cfg.spoolDir, "spool", "", "spool events to this `directory` first, so that a crash loses none")
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usageText)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, envText)
+		return cfg, err
 	}
-	if cfg.events < 0 || cfg.producers < 1 {
-		return errors.New("-n must not be negative and -producers must be positive")
+	if err != nil {
+		return cfg, err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case fs.NArg() > 0:
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case cfg.events < 0 || cfg.events > maxEvents:
+		return cfg, fmt.Errorf("-n must be between 0 and %d, not %d", maxEvents, cfg.events)
+	case cfg.producers < 1 || cfg.producers > maxProducers:
+		return cfg, fmt.Errorf("-producers must be between 1 and %d, not %d", maxProducers, cfg.producers)
+	// Written so that NaN fails it too.
+	case !(cfg.faults >= 0 && cfg.faults < 1):
+		return cfg, fmt.Errorf("-faults must be at least 0 and less than 1, not %v", cfg.faults)
+	case cfg.closeWithin <= 0:
+		return cfg, fmt.Errorf("-close-within must be positive, not %s", cfg.closeWithin)
+	case realAlguna && cfg.account == "":
+		return cfg, errors.New("-account is required with ALGUNA_API_KEY")
+	case realAlguna && set["faults"]:
+		return cfg, errors.New("-faults applies only to the bundled fake, not with ALGUNA_API_KEY")
+	case !realAlguna && set["account"]:
+		return cfg, errors.New("-account names an account of a real Alguna (set ALGUNA_API_KEY); the fake meters a new account")
+	}
+	return cfg, nil
+}
 
+// meter sends the events and reports what became of them.
+func meter(cfg config, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -87,8 +173,6 @@ func run(args []string, out io.Writer) error {
 		// account the next run's fake knows too.
 		cfg.account, fakeAccountID = acc.Alias, acc.ID
 		fmt.Fprintf(out, "fake Alguna at %s, account %s (alias %s), %.0f%% of requests faulted\n", fake.URL, acc.ID, acc.Alias, cfg.faults*100)
-	} else if cfg.account == "" {
-		return errors.New("-account is required with a real Alguna")
 	}
 
 	var failed atomic.Int64
@@ -109,7 +193,7 @@ func run(args []string, out io.Writer) error {
 	progressWG.Add(1)
 	go func() {
 		defer progressWG.Done()
-		progress(out, b, cfg.events, start, progressDone)
+		progress(out, isTerminal(out), b, int64(cfg.events), start, progressDone)
 	}()
 
 	produceErr := produce(ctx, b, cfg)
@@ -122,8 +206,8 @@ func run(args []string, out io.Writer) error {
 
 	st := b.Stats()
 	elapsed := time.Since(start)
-	fmt.Fprintf(out, "\nsent %d events in %s (%.0f events/s): %d ingested, %d failed, %d requests retried\n",
-		st.Enqueued, elapsed.Round(time.Millisecond), float64(st.Ingested)/elapsed.Seconds(), st.Ingested, st.Failed, st.Retried)
+	fmt.Fprintf(out, "enqueued %d events in %s: %d ingested, %d failed, %d requests retried; %.0f events/s ingested\n",
+		st.Enqueued, elapsed.Round(time.Millisecond), st.Ingested, st.Failed, st.Retried, float64(st.Ingested)/elapsed.Seconds())
 	if cfg.spoolDir != "" {
 		fmt.Fprintf(out, "spool: %d events replayed from an earlier run, %d kept for the next, %d fsyncs\n", st.Replayed, st.Kept, st.Syncs)
 	}
@@ -186,19 +270,65 @@ func produce(ctx context.Context, b *alguna.Batcher, cfg config) error {
 	return <-errs
 }
 
-// progress rewrites one status line until done is closed.
-func progress(out io.Writer, b *alguna.Batcher, total int, start time.Time, done <-chan struct{}) {
-	t := time.NewTicker(200 * time.Millisecond)
+// progress reports how far the run is until done is closed, then once
+// more. On a terminal it rewrites one line five times a second; anywhere
+// else (a file, a pipe, CI's log) it prints a plain line a second, since a
+// carriage return there only garbles the output.
+func progress(out io.Writer, tty bool, b *alguna.Batcher, total int64, start time.Time, done <-chan struct{}) {
+	every := time.Second
+	if tty {
+		every = 200 * time.Millisecond
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
+	stats := func() progressStats {
+		st := b.Stats()
+		return progressStats{
+			total: total, ingested: st.Ingested, enqueued: st.Enqueued, pending: st.Pending,
+			failed: st.Failed, retried: st.Retried, rate: float64(st.Ingested) / time.Since(start).Seconds(),
+		}
+	}
 	for {
 		select {
 		case <-done:
+			writeProgress(out, stats(), tty, true)
 			return
 		case <-t.C:
-			st := b.Stats()
-			rate := float64(st.Ingested) / time.Since(start).Seconds()
-			fmt.Fprintf(out, "\r%d/%d enqueued  %8.0f events/s  pending %6d  failed %d  retried %d   ",
-				st.Enqueued, total, rate, st.Pending, st.Failed, st.Retried)
+			writeProgress(out, stats(), tty, false)
 		}
 	}
+}
+
+// progressStats is what a progress line shows. Ingested is what Alguna has
+// accepted; enqueued events may still be waiting in the Batcher.
+type progressStats struct {
+	total, ingested, enqueued, pending, failed, retried int64
+	rate                                                float64 // ingested events a second
+}
+
+// writeProgress prints one progress line: on a terminal over the previous
+// one (and ended, when final), elsewhere as a line of its own.
+func writeProgress(out io.Writer, st progressStats, tty, final bool) {
+	line := fmt.Sprintf("%d/%d ingested, %d enqueued, %d pending, %d failed, %d retried, %.0f events/s",
+		st.ingested, st.total, st.enqueued, st.pending, st.failed, st.retried, st.rate)
+	switch {
+	case !tty:
+		fmt.Fprintf(out, "progress: %s\n", line)
+	case final:
+		// \x1b[K clears what a longer earlier line left.
+		fmt.Fprintf(out, "\r%s\x1b[K\n", line)
+	default:
+		fmt.Fprintf(out, "\r%s\x1b[K", line)
+	}
+}
+
+// isTerminal reports whether w is a terminal, as far as the standard
+// library can tell: a character device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
