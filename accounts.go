@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -150,11 +149,11 @@ func (l *AccountList) UnmarshalJSON(b []byte) error {
 
 // The accounts endpoints.
 var (
-	createAccount = endpoint{http.MethodPost, "/accounts"}
-	getAccount    = endpoint{http.MethodGet, "/accounts/{id}"}
-	updateAccount = endpoint{http.MethodPatch, "/accounts/{id}"}
-	listAccounts  = endpoint{http.MethodGet, "/accounts"}
-	lookupAccount = endpoint{http.MethodGet, "/account-lookup"}
+	createAccount = post("/accounts")
+	getAccount    = get("/accounts/{id}")
+	updateAccount = patch("/accounts/{id}")
+	listAccounts  = get("/accounts")
+	lookupAccount = get("/account-lookup")
 )
 
 // Create makes a new account. Call it when a user signs up.

@@ -2,18 +2,16 @@ package alguna
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
-	"github.com/alguna/alguna-go/internal/jsonscan"
+	"github.com/alguna/alguna-go/internal/spool"
 )
 
 // Errors the Batcher answers with.
@@ -23,11 +21,20 @@ var (
 	// ErrQueueFull is returned by Enqueue when the queue is full and
 	// BatcherOptions.DropWhenFull is set. The event was not accepted.
 	ErrQueueFull = errors.New("alguna: batcher queue is full")
-	// errNoBatcher is what a Batcher not made by NewBatcher answers.
-	errNoBatcher = errors.New("alguna: the batcher was not created with NewBatcher; use Client.Events.NewBatcher")
 	// ErrEventRejected is passed to OnFailure for events Alguna named in the
-	// "failed" list of its answer.
+	// "failed" list of its answer. Enqueueing such an event again from
+	// OnFailure loops forever: Alguna refuses it again.
 	ErrEventRejected = errors.New("alguna: event rejected by the API")
+	// ErrSpoolLocked is returned by NewBatcher when another Batcher, in this
+	// process or another, is using the same SpoolDir.
+	ErrSpoolLocked = spool.ErrLocked
+	// ErrSpoolCorrupt is passed to OnFailure for a spool record that was
+	// found damaged when NewBatcher replayed the spool. The error names the
+	// file and offset; the events passed with it, if any, are what could be
+	// read back, and are not sent because their content cannot be trusted.
+	ErrSpoolCorrupt = spool.ErrCorrupt
+
+	errNoBatcher = errors.New("alguna: the batcher was not created with NewBatcher; use Client.Events.NewBatcher")
 )
 
 // BatcherOptions configures a Batcher. Zero values take the defaults.
@@ -47,18 +54,49 @@ type BatcherOptions struct {
 	// DropWhenFull makes Enqueue answer ErrQueueFull at once on a full
 	// queue. By default Enqueue waits for room, which is what billing wants.
 	DropWhenFull bool
+	// MaxEventsPerSecond paces sending with a token bucket, so that the
+	// Batcher stays under Alguna's ingestion limit (1000 events/s) instead
+	// of being answered 429. Every request spends one token per event it
+	// carries, retries included. When the rate is below a full batch per
+	// second, batches are cut to what one second allows. Zero sends as fast
+	// as Alguna answers. The limit is your Alguna account's, not a
+	// process's: with several replicas, give each its share.
+	MaxEventsPerSecond float64
+
 	// OnFailure receives every accepted event that will not be ingested,
-	// with the reason, exactly once. Without OnFailure and without
-	// WithLogger on the client, each loss is logged at ERROR through
-	// slog.Default (one record per failed batch, with the count and the
-	// reason), so that it never goes unnoticed. It is called from the Batcher's own
-	// goroutines (and from NewBatcher and Close), never while holding a lock
-	// Enqueue needs; it must not call Close. With a spool, a damaged record
-	// that NewBatcher cannot read back comes with no events and an error
-	// that matches ErrSpoolCorrupt and names the file and offset.
+	// with the reason, exactly once: events Alguna named in its "failed"
+	// list (ErrEventRejected), events refused for good (a 401, say), and,
+	// without a spool, events Close could not deliver before its context
+	// ended. Each event comes as it was accepted, read back from the JSON
+	// that was sent, so its number properties are json.Number (digits
+	// intact); it can be enqueued again as it is.
+	//
+	// OnFailure runs on a goroutine of its own, one call at a time in the
+	// order of the failures, never on a goroutine that sends. So it may call
+	// Enqueue — to requeue an event or to record a compensating one — which
+	// behaves as anywhere else: on a full queue it waits for room (or
+	// answers ErrQueueFull with DropWhenFull) while the Batcher goes on
+	// sending and freeing room, and once Close has begun it answers
+	// ErrBatcherClosed. It must not call Flush or Close, which wait for
+	// OnFailure to finish. Requeueing an event refused with
+	// ErrEventRejected loops forever.
+	//
+	// Without OnFailure and without WithLogger on the client, each loss is
+	// logged at ERROR through slog.Default (one record per failed batch,
+	// with the count and the reason), so that it never goes unnoticed.
+	// With a spool, a damaged record that NewBatcher cannot read back comes
+	// with no events and an error that matches ErrSpoolCorrupt and names the
+	// file and offset.
 	OnFailure func(events []Event, err error)
-	// RetryWaitMin and RetryWaitMax bound the Batcher's own backoff between
-	// attempts at a batch, on top of the client's retries (defaults 1s, 30s).
+	// OnIngested receives the uniqueIds of events Alguna ingested, a batch
+	// at a time, on the same goroutine as OnFailure and under the same
+	// rules. Most programs need only the Stats counter; a program that
+	// keeps its own record of usage sent (an outbox) uses it to mark rows
+	// done.
+	OnIngested func(uniqueIDs []string)
+	// RetryWaitMin and RetryWaitMax bound the backoff between attempts at a
+	// batch; zero takes the client's WithRetryWait bounds. A Retry-After
+	// from Alguna takes precedence (and holds every worker of the Batcher).
 	RetryWaitMin, RetryWaitMax time.Duration
 
 	// SpoolDir turns on the durable spool: Enqueue returns nil only once
@@ -79,19 +117,25 @@ type BatcherOptions struct {
 	SpoolSegmentBytes int64
 }
 
+const (
+	defaultMaxSpoolBytes     = 1 << 30
+	defaultSpoolSegmentBytes = 16 << 20
+	minSpoolBytes            = 1 << 10
+)
+
 // BatcherStats counts what a Batcher did. After Close,
 // Enqueued + Replayed == Ingested + Failed + Kept.
 type BatcherStats struct {
-	// Enqueued is every event Enqueue accepted.
+	// Enqueued is every event Enqueue and EnqueueMany accepted.
 	Enqueued int64
 	// Ingested is every event Alguna accepted.
 	Ingested int64
-	// Failed is every accepted event that was not ingested; each went to
+	// Failed is every accepted event that was not ingested; each goes to
 	// OnFailure.
 	Failed int64
 	// Dropped is every event Enqueue refused with ErrQueueFull.
 	Dropped int64
-	// Retried is every repeated request, by the client or by the Batcher.
+	// Retried is every request sent again.
 	Retried int64
 	// Pending is accepted (or replayed) events not settled or kept yet.
 	Pending int64
@@ -122,6 +166,8 @@ type BatcherStats struct {
 type Batcher struct {
 	client *Client
 	opts   BatcherOptions
+	// maxBatch is MaxBatchSize, cut to what one second of pacing allows.
+	maxBatch int
 
 	// room counts every accepted, unsettled event against QueueSize.
 	room *room
@@ -130,7 +176,7 @@ type Batcher struct {
 	batches chan *batch
 
 	mu       sync.Mutex
-	pending  []Event
+	pending  *batch              // filling; nil until the next event
 	queued   map[*batch]struct{} // cut, not yet taken by a worker
 	inflight map[*batch]struct{} // taken by a worker, not settled
 	closed   bool
@@ -144,24 +190,22 @@ type Batcher struct {
 	closeDone chan struct{}
 	closeErr  error
 
+	// retry is the backoff between attempts at a batch; hold is a
+	// Retry-After that holds every worker; limiter paces them (nil when
+	// unpaced).
+	retry   retrier
+	hold    hold
+	limiter *rate.Limiter
+
+	callbacks *callbacks
+
 	enqueued, ingested, failed, dropped, retried atomic.Int64
 
 	// spool is nil unless SpoolDir is set.
-	spool *spool
-	// pendingRefs says where each pending event is spooled (guarded by mu;
-	// nil without a spool).
-	pendingRefs []spoolRef
+	spool *spool.Log
 	// replayDone is closed once the spool's backlog is all queued.
 	replayDone              chan struct{}
 	replayed, corrupt, kept atomic.Int64
-}
-
-// batch is a group of events sent in one request. Its body and idempotency
-// key are fixed when it is first sent, so every retry is the same request.
-type batch struct {
-	events []Event
-	refs   []spoolRef // where events are spooled; nil without a spool
-	done   chan struct{}
 }
 
 // NewBatcher starts a Batcher that sends through this client.
@@ -170,6 +214,56 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 	if c == nil {
 		return nil, errNoClient
 	}
+	if err := o.normalize(c); err != nil {
+		return nil, err
+	}
+	b := &Batcher{
+		client:     c,
+		opts:       o,
+		maxBatch:   o.MaxBatchSize,
+		room:       newRoom(o.QueueSize),
+		batches:    make(chan *batch, o.QueueSize),
+		queued:     make(map[*batch]struct{}),
+		inflight:   make(map[*batch]struct{}),
+		closing:    make(chan struct{}),
+		closeDone:  make(chan struct{}),
+		retry:      retrier{minWait: o.RetryWaitMin, maxWait: o.RetryWaitMax, clock: c.retry.clock},
+		callbacks:  newCallbacks(o.OnFailure, o.OnIngested),
+		replayDone: make(chan struct{}),
+	}
+	if r := o.MaxEventsPerSecond; r > 0 {
+		// A batch must fit in the bucket, or its request would wait for
+		// tokens the bucket can never hold.
+		b.maxBatch = min(o.MaxBatchSize, max(1, int(r)))
+		b.limiter = rate.NewLimiter(rate.Limit(r), max(int(math.Ceil(r)), b.maxBatch))
+	}
+	var backlog *spool.Backlog
+	if o.SpoolDir != "" {
+		var err error
+		b.spool, backlog, err = spool.Open(spool.Options{
+			Dir: o.SpoolDir, MaxBytes: o.MaxSpoolBytes, SegmentBytes: o.SpoolSegmentBytes, Logger: c.logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	b.runCtx, b.cancelRun = context.WithCancel(context.Background())
+	go b.callbacks.run()
+	b.workers.Add(o.Concurrency + 1)
+	for range o.Concurrency {
+		go b.work()
+	}
+	go b.tick()
+	if backlog != nil {
+		b.replay(backlog)
+	} else {
+		close(b.replayDone)
+	}
+	return b, nil
+}
+
+// normalize checks the options and fills in the defaults.
+func (o *BatcherOptions) normalize(c *Client) error {
 	var ps problems
 	switch {
 	case o.MaxBatchSize == 0:
@@ -195,11 +289,14 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 	case o.Concurrency < 0:
 		ps.add("Concurrency must be positive, got %d", o.Concurrency)
 	}
+	if r := o.MaxEventsPerSecond; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		ps.add("MaxEventsPerSecond must be zero (unpaced) or a positive number, got %v", r)
+	}
 	if o.RetryWaitMin == 0 {
-		o.RetryWaitMin = time.Second
+		o.RetryWaitMin = c.retry.minWait
 	}
 	if o.RetryWaitMax == 0 {
-		o.RetryWaitMax = 30 * time.Second
+		o.RetryWaitMax = max(c.retry.maxWait, o.RetryWaitMin)
 	}
 	if o.RetryWaitMin < 0 || o.RetryWaitMax < o.RetryWaitMin {
 		ps.add("retry waits must satisfy 0 < RetryWaitMin <= RetryWaitMax, got %s and %s", o.RetryWaitMin, o.RetryWaitMax)
@@ -207,50 +304,39 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 	if o.QueueSize > 0 && o.MaxBatchSize > o.QueueSize {
 		o.MaxBatchSize = o.QueueSize
 	}
-	o.spoolOptions(&ps)
-	if err := ps.err(); err != nil {
-		return nil, err
+	if o.SpoolDir == "" {
+		if o.MaxSpoolBytes != 0 || o.SpoolSegmentBytes != 0 {
+			ps.add("MaxSpoolBytes and SpoolSegmentBytes need SpoolDir")
+		}
+		return ps.err()
 	}
-	sp, backlog, err := openSpool(&o, c.logger)
-	if err != nil {
-		return nil, err
+	switch {
+	case o.MaxSpoolBytes == 0:
+		o.MaxSpoolBytes = defaultMaxSpoolBytes
+	case o.MaxSpoolBytes < minSpoolBytes:
+		ps.add("MaxSpoolBytes must be at least %d, got %d", minSpoolBytes, o.MaxSpoolBytes)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	b := &Batcher{
-		client:    c,
-		opts:      o,
-		room:      newRoom(o.QueueSize),
-		batches:   make(chan *batch, o.QueueSize),
-		pending:   make([]Event, 0, o.MaxBatchSize),
-		queued:    make(map[*batch]struct{}),
-		inflight:  make(map[*batch]struct{}),
-		closing:   make(chan struct{}),
-		runCtx:    runCtx,
-		cancelRun: cancel,
-		closeDone: make(chan struct{}),
-
-		spool:      sp,
-		replayDone: make(chan struct{}),
+	switch {
+	case o.SpoolSegmentBytes == 0:
+		o.SpoolSegmentBytes = defaultSpoolSegmentBytes
+	case o.SpoolSegmentBytes < minSpoolBytes:
+		ps.add("SpoolSegmentBytes must be at least %d, got %d", minSpoolBytes, o.SpoolSegmentBytes)
 	}
-	if sp != nil {
-		b.pendingRefs = make([]spoolRef, 0, o.MaxBatchSize)
-	}
-	b.workers.Add(o.Concurrency + 1)
-	for range o.Concurrency {
-		go b.work()
-	}
-	go b.tick()
-	b.replay(backlog)
-	return b, nil
+	return ps.err()
 }
 
 // Enqueue validates e, fixes its UniqueID and Timestamp (filling them when
 // empty), and queues it. Invalid events are refused with a *ValidationError
-// and never queued. On a full queue Enqueue waits for room until ctx ends,
-// or answers ErrQueueFull at once when DropWhenFull is set. Once Enqueue
-// returns nil, the event is either ingested or reported to OnFailure — with
-// a spool, even if the process dies first: it returns nil only once the
-// event is fsynced in SpoolDir.
+// and never queued. The event is taken as it is at the moment of the call:
+// its properties are encoded before Enqueue returns, so the caller may reuse
+// or change its map at once, and nothing it does to it later changes what is
+// sent.
+//
+// On a full queue Enqueue waits for room until ctx ends, or answers
+// ErrQueueFull at once when DropWhenFull is set. Once Enqueue returns nil,
+// the event is either ingested or reported to OnFailure — with a spool, even
+// if the process dies first: it returns nil only once the event is fsynced
+// in SpoolDir.
 func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 	if b == nil || b.room == nil {
 		return errNoBatcher
@@ -259,38 +345,28 @@ func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 		return &ValidationError{Problems: p}
 	}
 	e.fill(time.Now())
-	if b.opts.DropWhenFull {
-		if !b.room.tryTake() {
-			b.dropped.Add(1)
-			return ErrQueueFull
-		}
-	} else if err := b.room.take(ctx, b.closing); err != nil {
-		if errors.Is(err, ErrBatcherClosed) {
-			return err
-		}
-		return fmt.Errorf("alguna: waiting for room in the batcher queue: %w", err)
+	sc := getScratch()
+	defer putScratch(sc)
+	sc.buf = appendEvent(sc.buf[:0], &e)
+	if err := b.takeRoom(ctx, 1); err != nil {
+		return err
 	}
-	var ref spoolRef
+	var ref spool.Ref
 	if b.spool != nil {
 		var err error
-		if ref, err = b.spool.append(ctx, &e, b.opts.DropWhenFull, b.closing); err != nil {
+		if ref, err = b.spool.Append(ctx, sc.buf, b.spoolWait()); err != nil {
 			b.room.give(1)
-			if errors.Is(err, ErrQueueFull) {
-				b.dropped.Add(1)
-			}
-			return err
+			return b.spoolError(err, 1)
 		}
 	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		// Not accepted, so it must not come back after a restart.
-		b.spool.settle([]spoolRef{ref})
-		b.room.give(1)
+		b.refuse([]spool.Ref{ref}, 1)
 		return ErrBatcherClosed
 	}
 	b.enqueued.Add(1)
-	full := b.pushLocked(e, ref)
+	full := b.pushLocked(e.UniqueID, sc.buf, ref)
 	b.mu.Unlock()
 	if full != nil {
 		b.batches <- full
@@ -298,54 +374,111 @@ func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 	return nil
 }
 
-// pushLocked adds an accepted event to the waiting ones, and returns the
-// batch they make when that fills it.
-func (b *Batcher) pushLocked(e Event, ref spoolRef) *batch {
-	b.pending = append(b.pending, e)
-	if b.spool != nil {
-		b.pendingRefs = append(b.pendingRefs, ref)
+// EnqueueMany is Enqueue for a slice, all or nothing: every event is
+// validated first, and none is queued if any is invalid or if there are more
+// than QueueSize of them. It fills empty UniqueIDs and zero Timestamps in the
+// caller's slice (as Ingest does), so that calling it again after an error
+// sends the same events, which Alguna counts once. With a spool, the whole
+// slice takes one fsync.
+func (b *Batcher) EnqueueMany(ctx context.Context, events []Event) error {
+	if b == nil || b.room == nil {
+		return errNoBatcher
 	}
-	if len(b.pending) >= b.opts.MaxBatchSize {
-		return b.cutLocked()
+	if len(events) == 0 {
+		return nil
+	}
+	if len(events) > b.opts.QueueSize {
+		return invalid(fmt.Sprintf("%d events, more than QueueSize (%d) can ever hold at once", len(events), b.opts.QueueSize))
+	}
+	if err := validateEvents(events); err != nil {
+		return err
+	}
+	now := time.Now()
+	sc := getScratch()
+	defer putScratch(sc)
+	for i := range events {
+		events[i].fill(now)
+		start := len(sc.buf)
+		sc.buf = appendEvent(sc.buf, &events[i])
+		sc.parts = append(sc.parts, sc.buf[start:])
+	}
+	n := len(events)
+	if err := b.takeRoom(ctx, n); err != nil {
+		return err
+	}
+	refs := make([]spool.Ref, n)
+	if b.spool != nil {
+		if err := b.spool.AppendAll(ctx, sc.parts, refs, b.spoolWait()); err != nil {
+			b.room.give(n)
+			return b.spoolError(err, n)
+		}
+	}
+	var full []*batch
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.refuse(refs, n)
+		return ErrBatcherClosed
+	}
+	b.enqueued.Add(int64(n))
+	for i := range events {
+		if bt := b.pushLocked(events[i].UniqueID, sc.parts[i], refs[i]); bt != nil {
+			full = append(full, bt)
+		}
+	}
+	b.mu.Unlock()
+	for _, bt := range full {
+		b.batches <- bt
 	}
 	return nil
 }
 
-// cutLocked turns the waiting events into a batch for the workers.
-func (b *Batcher) cutLocked() *batch {
-	if len(b.pending) == 0 {
+// takeRoom takes room in the queue for n events, or says why not.
+func (b *Batcher) takeRoom(ctx context.Context, n int) error {
+	if b.opts.DropWhenFull {
+		if !b.room.tryTake(n) {
+			b.dropped.Add(int64(n))
+			return ErrQueueFull
+		}
 		return nil
 	}
-	bt := &batch{events: b.pending, refs: b.pendingRefs, done: make(chan struct{})}
-	b.pending = make([]Event, 0, b.opts.MaxBatchSize)
-	if b.spool != nil {
-		b.pendingRefs = make([]spoolRef, 0, b.opts.MaxBatchSize)
+	if err := b.room.take(ctx, b.closing, n); err != nil {
+		if errors.Is(err, ErrBatcherClosed) {
+			return err
+		}
+		return fmt.Errorf("alguna: waiting for room in the batcher queue: %w", err)
 	}
-	b.queued[bt] = struct{}{}
-	return bt
+	return nil
 }
 
-// cut sends the waiting events now, whatever their number.
-func (b *Batcher) cut() []chan struct{} {
-	b.mu.Lock()
-	bt := b.cutLocked()
-	waits := make([]chan struct{}, 0, len(b.queued)+len(b.inflight))
-	for q := range b.queued {
-		waits = append(waits, q.done)
+func (b *Batcher) spoolWait() spool.Wait {
+	return spool.Wait{NoWait: b.opts.DropWhenFull, Stop: b.closing}
+}
+
+// spoolError is Enqueue's answer when the spool did not take n events.
+func (b *Batcher) spoolError(err error, n int) error {
+	switch {
+	case errors.Is(err, spool.ErrFull):
+		b.dropped.Add(int64(n))
+		return ErrQueueFull
+	case errors.Is(err, spool.ErrClosed):
+		return ErrBatcherClosed
 	}
-	for q := range b.inflight {
-		waits = append(waits, q.done)
+	return err
+}
+
+// refuse undoes the intake of events that found the Batcher closed: they
+// were not accepted, so they must not come back after a restart either.
+func (b *Batcher) refuse(refs []spool.Ref, n int) {
+	if b.spool != nil {
+		b.spool.Settle(refs)
 	}
-	b.mu.Unlock()
-	if bt != nil {
-		b.batches <- bt
-	}
-	return waits
+	b.room.give(n)
 }
 
 // Flush returns once every event enqueued before the call is ingested or
-// reported to OnFailure, or when ctx ends. Batches waiting to be retried are
-// waited for, not given up.
+// reported to OnFailure (OnFailure has returned), or when ctx ends. Batches
+// waiting to be retried are waited for, not given up.
 func (b *Batcher) Flush(ctx context.Context) error {
 	if b == nil || b.room == nil {
 		return errNoBatcher
@@ -368,6 +501,9 @@ func (b *Batcher) Flush(ctx context.Context) error {
 			return fmt.Errorf("alguna: flushing batcher: %w", ctx.Err())
 		}
 	}
+	if err := b.callbacks.flush(ctx); err != nil {
+		return fmt.Errorf("alguna: flushing batcher: %w", err)
+	}
 	return nil
 }
 
@@ -375,10 +511,10 @@ func (b *Batcher) Flush(ctx context.Context) error {
 // batches until they are delivered or ctx ends. Then every event still
 // undelivered goes to OnFailure, exactly once — or, with a spool, stays in
 // the spool for the next Batcher on the directory (Stats().Kept) — and
-// Close returns an error that says how many. Close waits for the Batcher's
-// goroutines to exit and releases the spool. It is
-// safe to call more than once; later calls wait for the first and return its
-// result.
+// Close returns an error that says how many. Close returns once OnFailure
+// has heard of every loss and the Batcher's goroutines have exited, and it
+// releases the spool. It is safe to call more than once; later calls wait
+// for the first and return its result.
 func (b *Batcher) Close(ctx context.Context) error {
 	if b == nil || b.room == nil {
 		return errNoBatcher
@@ -425,7 +561,7 @@ wait:
 	b.cancelRun()
 	b.workers.Wait()
 
-	// What no worker took is reported here, with what the spool's replay
+	// What no worker took is settled here, with what the spool's replay
 	// queued after the cut above.
 	b.mu.Lock()
 	b.cutLocked()
@@ -440,10 +576,14 @@ wait:
 		reason = fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, ctxErr)
 	}
 	for _, q := range left {
-		b.abandon(q.events, reason)
-		b.finish(q)
+		b.abandon(q.items, q.body, reason)
+		close(q.done)
 	}
-	spoolErr := b.spool.close(b.kept.Load())
+	var spoolErr error
+	if b.spool != nil {
+		spoolErr = b.spool.Close(b.kept.Load())
+	}
+	b.callbacks.close()
 
 	failed, kept := b.failed.Load(), b.kept.Load()
 	if failed > 0 || kept > 0 || ctxErr != nil {
@@ -474,322 +614,9 @@ func (b *Batcher) Stats() BatcherStats {
 		Corrupt:  b.corrupt.Load(),
 		Kept:     b.kept.Load(),
 	}
-	s.SpooledBytes, s.Syncs = b.spool.spooled()
+	if b.spool != nil {
+		s.SpooledBytes, s.Syncs = b.spool.Stats()
+	}
 	s.Pending = s.Enqueued + s.Replayed - s.Ingested - s.Failed - s.Kept
 	return s
-}
-
-// tick sends partly filled batches once FlushInterval has passed.
-func (b *Batcher) tick() {
-	defer b.workers.Done()
-	t := time.NewTicker(b.opts.FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			b.mu.Lock()
-			bt := b.cutLocked()
-			b.mu.Unlock()
-			if bt != nil {
-				b.batches <- bt
-			}
-		case <-b.closing:
-			return
-		}
-	}
-}
-
-func (b *Batcher) work() {
-	defer b.workers.Done()
-	for {
-		select {
-		case bt := <-b.batches:
-			if !b.take(bt) {
-				continue
-			}
-			b.deliver(bt.events, bt.refs)
-			b.finish(bt)
-		case <-b.runCtx.Done():
-			return
-		}
-	}
-}
-
-// take moves a batch from queued to in flight; false if Close has already
-// reported it.
-func (b *Batcher) take(bt *batch) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.queued[bt]; !ok {
-		return false
-	}
-	delete(b.queued, bt)
-	b.inflight[bt] = struct{}{}
-	return true
-}
-
-func (b *Batcher) finish(bt *batch) {
-	b.mu.Lock()
-	delete(b.inflight, bt)
-	b.mu.Unlock()
-	close(bt.done)
-}
-
-// deliver sends events until each one is settled — ingested or refused —
-// or the Batcher stops and abandons them. It returns only then. refs, when
-// there is a spool, says where each event is spooled.
-func (b *Batcher) deliver(events []Event, refs []spoolRef) {
-	body := encodeEvents(events)
-	key := uuid.NewString()
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			b.retried.Add(1)
-		}
-		var res ingestAnswer
-		err := b.client.do(b.runCtx, ingestEvents.with(), nil, body, &res,
-			[]RequestOption{WithIdempotencyKey(key), withRetryCounter(&b.retried)})
-		if err == nil {
-			b.settle(events, res.Failed)
-			b.spool.settle(refs)
-			return
-		}
-		if b.runCtx.Err() != nil {
-			b.abandon(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
-			return
-		}
-		if refusedAsBatch(err) && len(events) > 1 {
-			// One bad event must not cost the others: halve the batch until
-			// the refusal is pinned on the events that cause it.
-			half := len(events) / 2
-			b.deliver(events[:half], part(refs, 0, half))
-			b.deliver(events[half:], part(refs, half, len(events)))
-			return
-		}
-		if !retryable(err) {
-			b.fail(events, err)
-			b.spool.settle(refs)
-			return
-		}
-		wait := backoff(b.opts.RetryWaitMin, b.opts.RetryWaitMax, attempt, nil)
-		b.client.logger.LogAttrs(b.runCtx, slog.LevelWarn, "alguna: batch not delivered, will retry",
-			slog.Int("events", len(events)), slog.Int("attempt", attempt+1),
-			slog.Duration("wait", wait), slog.String("error", err.Error()))
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-b.runCtx.Done():
-			t.Stop()
-			b.abandon(events, fmt.Errorf("%w before delivery: %w", ErrBatcherClosed, err))
-			return
-		}
-	}
-}
-
-// part is refs[lo:hi], or nil without a spool.
-func part(refs []spoolRef, lo, hi int) []spoolRef {
-	if refs == nil {
-		return nil
-	}
-	return refs[lo:hi]
-}
-
-// abandon gives up on events because Close ran out of time. Without a spool
-// they will never be ingested, so they are reported. With one, they stay in
-// the spool, unsettled, and the next Batcher on the directory sends them:
-// the event was acknowledged as durable, and a deadline at shutdown does not
-// change that.
-func (b *Batcher) abandon(events []Event, cause error) {
-	if b.spool == nil {
-		b.fail(events, cause)
-		return
-	}
-	b.kept.Add(int64(len(events)))
-	b.client.logger.LogAttrs(context.Background(), slog.LevelWarn, "alguna: events kept in the spool for the next start",
-		slog.Int("events", len(events)), slog.String("error", cause.Error()))
-	b.release(len(events))
-}
-
-// ingestAnswer decodes only what the Batcher needs: which events failed.
-// The answer echoes every ingested id; skipping them rather than decoding
-// them saved a seventh of the Batcher's CPU.
-type ingestAnswer struct {
-	ingested bool
-	Failed   []string
-}
-
-func (a *ingestAnswer) decodeRaw(data []byte) error {
-	return jsonscan.Object(data, func(key, value []byte) error {
-		switch {
-		case jsonscan.KeyIs(key, "ingested"):
-			if jsonscan.IsNull(value) {
-				return nil
-			}
-			if value[0] != '[' {
-				return errors.New(`"ingested" is not a list`)
-			}
-			a.ingested = true
-		case jsonscan.KeyIs(key, "failed"):
-			return json.Unmarshal(value, &a.Failed)
-		}
-		return nil
-	})
-}
-
-func (a *ingestAnswer) check() error {
-	if !a.ingested && a.Failed == nil {
-		return errors.New(`answer has neither "ingested" nor "failed"`)
-	}
-	return nil
-}
-
-// settle records an answer: events named in failed go to OnFailure, the rest
-// were ingested.
-func (b *Batcher) settle(events []Event, failed []string) {
-	if len(failed) == 0 {
-		b.ingested.Add(int64(len(events)))
-		b.release(len(events))
-		return
-	}
-	names := make(map[string]struct{}, len(failed))
-	for _, id := range failed {
-		names[id] = struct{}{}
-	}
-	var bad []Event
-	for _, e := range events {
-		if _, ok := names[e.UniqueID]; ok {
-			bad = append(bad, e)
-		}
-	}
-	good := len(events) - len(bad)
-	b.ingested.Add(int64(good))
-	b.release(good)
-	if len(bad) > 0 {
-		b.fail(bad, ErrEventRejected)
-	}
-}
-
-// fail reports events that will not be ingested and gives back their room.
-func (b *Batcher) fail(events []Event, err error) {
-	b.report(events, err)
-	b.release(len(events))
-}
-
-// report counts events as failed and passes them to OnFailure.
-func (b *Batcher) report(events []Event, err error) {
-	b.failed.Add(int64(len(events)))
-	logger := b.client.logger
-	if b.opts.OnFailure == nil && !b.client.ownLogger {
-		// Nobody asked to hear of losses, and a loss must leave a trace
-		// beyond a counter: the process's default logger gets it.
-		logger = slog.Default()
-	}
-	logger.LogAttrs(context.Background(), slog.LevelError, "alguna: events not ingested",
-		slog.Int("events", len(events)), slog.String("error", err.Error()))
-	if b.opts.OnFailure != nil {
-		b.opts.OnFailure(events, err)
-	}
-}
-
-func (b *Batcher) release(n int) {
-	b.room.give(n)
-}
-
-// room counts accepted, unsettled events against QueueSize. Events are
-// taken one by one but given back a batch at a time, so it is a counter
-// with a broadcast rather than a channel of tokens: a channel cost two
-// channel operations per event.
-type room struct {
-	mu      sync.Mutex
-	used    int
-	size    int
-	waiting int
-	freed   chan struct{} // closed, and replaced, when room is given back to waiters
-}
-
-func newRoom(size int) *room {
-	return &room{size: size, freed: make(chan struct{})}
-}
-
-// tryTake takes room for one event if there is any.
-func (r *room) tryTake() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.used < r.size {
-		r.used++
-		return true
-	}
-	return false
-}
-
-// take waits for room for one event until ctx ends (its error) or closing
-// is closed (ErrBatcherClosed).
-func (r *room) take(ctx context.Context, closing <-chan struct{}) error {
-	r.mu.Lock()
-	for r.used >= r.size {
-		r.waiting++
-		freed := r.freed
-		r.mu.Unlock()
-		err := waitFreed(ctx, freed, closing)
-		r.mu.Lock()
-		r.waiting--
-		if err != nil {
-			r.mu.Unlock()
-			return err
-		}
-	}
-	r.used++
-	r.mu.Unlock()
-	return nil
-}
-
-// waitFreed waits for a broadcast that room was freed: nil then,
-// ErrBatcherClosed if closing is closed first, or ctx's error.
-func waitFreed(ctx context.Context, freed, closing <-chan struct{}) error {
-	select {
-	case <-freed:
-		return nil
-	case <-closing:
-		return ErrBatcherClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// give returns room for n events.
-func (r *room) give(n int) {
-	if n == 0 {
-		return
-	}
-	r.mu.Lock()
-	r.used -= n
-	if r.waiting > 0 {
-		close(r.freed)
-		r.freed = make(chan struct{})
-	}
-	r.mu.Unlock()
-}
-
-// refusedAsBatch tells a refusal of the request's content (which may come
-// from a single event) from a refusal of the caller.
-func refusedAsBatch(err error) bool {
-	var apiErr *Error
-	return errors.As(err, &apiErr) &&
-		(apiErr.StatusCode == http.StatusBadRequest || apiErr.StatusCode == http.StatusUnprocessableEntity ||
-			apiErr.StatusCode == http.StatusRequestEntityTooLarge)
-}
-
-// retryable tells whether a batch that failed may succeed later. Answers
-// that are not the expected JSON are retried: the uniqueIds make resending
-// harmless, and giving up would lose the events.
-func retryable(err error) bool {
-	var apiErr *Error
-	if errors.As(err, &apiErr) {
-		return apiErr.Temporary()
-	}
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		return false
-	}
-	var pe *permanentError
-	return !errors.As(err, &pe)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -547,4 +548,247 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestBatcherTakesPropertiesAtEnqueue checks that an event is taken as it is
+// when Enqueue is called: a caller that reuses one map for successive events
+// (a common loop) bills each with its own values, and a value put into the
+// map after Enqueue returned changes nothing that was accepted.
+func TestBatcherTakesPropertiesAtEnqueue(t *testing.T) {
+	for _, spooled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spool=%v", spooled), func(t *testing.T) {
+			r := newRawSink(t)
+			o := alguna.BatcherOptions{MaxBatchSize: 7, FlushInterval: time.Hour}
+			if spooled {
+				o.SpoolDir = t.TempDir()
+			}
+			b := fastBatcher(t, r.client(t), o)
+			ctx := context.Background()
+			props := map[string]any{}
+			for i := range 30 {
+				delete(props, "late")
+				props["tokens"] = i
+				props["model"] = fmt.Sprintf("m-%d", i)
+				require.NoError(t, b.Enqueue(ctx, alguna.Event{
+					UniqueID: fmt.Sprintf("e-%02d", i), Account: "acc_1", EventName: "api_call", Properties: props,
+				}))
+				// Invalid, and put in after the event was accepted: if the
+				// map were read when the batch is sent, Alguna would refuse
+				// the whole batch.
+				props["late"] = true
+			}
+			require.NoError(t, b.Close(ctx))
+			require.Equal(t, alguna.BatcherStats{Enqueued: 30, Ingested: 30}, withoutSpool(b.Stats()))
+			got := r.events()
+			require.Len(t, got, 30)
+			for i := range 30 {
+				var e struct {
+					Properties map[string]any `json:"properties"`
+				}
+				require.NoError(t, json.Unmarshal([]byte(got[fmt.Sprintf("e-%02d", i)]), &e))
+				want := map[string]any{"tokens": float64(i), "model": fmt.Sprintf("m-%d", i)}
+				require.Equal(t, want, e.Properties, "event %d", i)
+			}
+		})
+	}
+}
+
+// withoutSpool drops the spool's own counters, which depend on the disk.
+func withoutSpool(s alguna.BatcherStats) alguna.BatcherStats {
+	s.SpooledBytes, s.Syncs = 0, 0
+	return s
+}
+
+// TestOnFailureMayEnqueue checks that OnFailure can enqueue — to requeue,
+// or to record a compensating event — while producers wait on a full queue
+// and every batch in flight fails at once: the Batcher must not deadlock.
+func TestOnFailureMayEnqueue(t *testing.T) {
+	for _, spooled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spool=%v", spooled), func(t *testing.T) {
+			s := newSink(t)
+			s.mu.Lock()
+			for i := range 200 {
+				s.failIDs[fmt.Sprintf("bad-%03d", i)] = true
+			}
+			s.mu.Unlock()
+			o := alguna.BatcherOptions{QueueSize: 8, MaxBatchSize: 4, Concurrency: 2, FlushInterval: time.Millisecond}
+			if spooled {
+				// Small enough that the spool's room binds before the queue's.
+				o.SpoolDir, o.MaxSpoolBytes, o.SpoolSegmentBytes = t.TempDir(), 2<<10, 1<<10
+			}
+			var (
+				mu           sync.Mutex
+				compensating int
+				enqueueErrs  []error
+			)
+			var b *alguna.Batcher
+			o.OnFailure = func(events []alguna.Event, err error) {
+				for _, e := range events {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					err := b.Enqueue(ctx, alguna.Event{
+						UniqueID: "undo-" + e.UniqueID, Account: e.Account, EventName: "compensation",
+					})
+					cancel()
+					mu.Lock()
+					if err != nil {
+						enqueueErrs = append(enqueueErrs, err)
+					} else {
+						compensating++
+					}
+					mu.Unlock()
+				}
+			}
+			b = fastBatcher(t, s.client(t), o)
+
+			var wg sync.WaitGroup
+			for p := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 50 {
+						e := usage(i)
+						if i%2 == 0 {
+							e.UniqueID = fmt.Sprintf("bad-%03d", p*50+i)
+						}
+						ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+						assert.NoError(t, b.Enqueue(ctx, e))
+						cancel()
+					}
+				}()
+			}
+			wg.Wait()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			require.NoError(t, b.Flush(ctx), "every failure reported, every compensation enqueued")
+			require.Error(t, b.Close(ctx), "Close says 100 events were not ingested")
+			mu.Lock()
+			defer mu.Unlock()
+			require.Empty(t, enqueueErrs)
+			require.Equal(t, 100, compensating)
+			st := b.Stats()
+			require.Equal(t, int64(300), st.Enqueued, "200 from producers, 100 from OnFailure")
+			require.Equal(t, int64(200), st.Ingested)
+			require.Equal(t, int64(100), st.Failed)
+			require.Equal(t, 100, countPrefix(s, "undo-"))
+		})
+	}
+}
+
+func countPrefix(s *sink, prefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id := range s.seen {
+		if strings.HasPrefix(id, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBatcherEnqueueMany checks the all-or-nothing promise: invalid events
+// or a slice the queue can never hold queue nothing, and accepted events get
+// their ids and timestamps in the caller's slice, so a retry after an error
+// sends the same events.
+func TestBatcherEnqueueMany(t *testing.T) {
+	ctx := context.Background()
+	s := newSink(t)
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{QueueSize: 50, FlushInterval: time.Hour})
+
+	events := make([]alguna.Event, 10)
+	for i := range events {
+		events[i] = usage(i)
+	}
+	events[3].EventName = ""
+	events[7].Properties = map[string]any{"flag": true}
+	err := b.EnqueueMany(ctx, events)
+	var ve *alguna.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, err.Error(), "events[3]: eventName is required")
+	require.Contains(t, err.Error(), `events[7]: property "flag"`)
+	for _, e := range events {
+		require.Empty(t, e.UniqueID, "nothing is filled in when nothing is queued")
+	}
+
+	require.ErrorAs(t, b.EnqueueMany(ctx, make([]alguna.Event, 51)), &ve)
+	require.Contains(t, ve.Error(), "QueueSize")
+	require.Zero(t, b.Stats().Enqueued)
+
+	events[3].EventName = "api_call"
+	events[7].Properties = nil
+	events[5].UniqueID = "mine-5"
+	require.NoError(t, b.EnqueueMany(ctx, events))
+	ids := map[string]bool{}
+	for _, e := range events {
+		require.NotEmpty(t, e.UniqueID)
+		require.False(t, e.Timestamp.IsZero())
+		ids[e.UniqueID] = true
+	}
+	require.Len(t, ids, 10)
+	require.True(t, ids["mine-5"])
+	require.NoError(t, b.Flush(ctx))
+	// Sent again, as after an error the caller cannot judge: the same ids.
+	require.NoError(t, b.EnqueueMany(ctx, events))
+	require.NoError(t, b.Close(ctx))
+	require.Equal(t, 10, s.distinct())
+	require.Equal(t, int64(20), b.Stats().Enqueued)
+}
+
+func TestBatcherEnqueueManyOnAFullQueue(t *testing.T) {
+	s := newSink(t)
+	s.release = make(chan struct{})
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{QueueSize: 10, MaxBatchSize: 5, DropWhenFull: true, FlushInterval: time.Hour})
+	require.NoError(t, b.EnqueueMany(context.Background(), []alguna.Event{usage(0), usage(1), usage(2), usage(3), usage(4), usage(5), usage(6)}))
+	// Seven of ten places are taken: four more cannot all fit, so none is
+	// queued.
+	err := b.EnqueueMany(context.Background(), []alguna.Event{usage(7), usage(8), usage(9), usage(10)})
+	require.ErrorIs(t, err, alguna.ErrQueueFull)
+	st := b.Stats()
+	require.Equal(t, int64(7), st.Enqueued)
+	require.Equal(t, int64(4), st.Dropped)
+	close(s.release)
+	require.NoError(t, b.Close(context.Background()))
+	require.Equal(t, 7, s.distinct())
+}
+
+// With a spool, a slice takes one fsync, however many events it holds.
+func TestSpoolEnqueueManyTakesOneFsync(t *testing.T) {
+	s := newSink(t)
+	b := spoolBatcher(t, s.client(t), alguna.BatcherOptions{FlushInterval: time.Hour})
+	events := make([]alguna.Event, 100)
+	for i := range events {
+		events[i] = usage(i)
+	}
+	before := b.Stats().Syncs
+	require.NoError(t, b.EnqueueMany(context.Background(), events))
+	require.Equal(t, before+1, b.Stats().Syncs)
+	require.NoError(t, b.Close(context.Background()))
+	require.Equal(t, 100, s.distinct())
+}
+
+// OnIngested hears of every ingested event once, by uniqueId, and of no
+// other.
+func TestBatcherOnIngested(t *testing.T) {
+	s := newSink(t)
+	s.failIDs["bad-1"] = true
+	var mu sync.Mutex
+	got := map[string]int{}
+	b := fastBatcher(t, s.client(t), alguna.BatcherOptions{MaxBatchSize: 3, FlushInterval: time.Hour,
+		OnIngested: func(ids []string) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range ids {
+				got[id]++
+			}
+		}})
+	for _, id := range []string{"ok-1", "bad-1", "ok-2", "ok-3", "ok-4"} {
+		e := usage(0)
+		e.UniqueID = id
+		require.NoError(t, b.Enqueue(context.Background(), e))
+	}
+	require.NoError(t, b.Flush(context.Background()), "Flush returns once OnIngested has run")
+	mu.Lock()
+	require.Equal(t, map[string]int{"ok-1": 1, "ok-2": 1, "ok-3": 1, "ok-4": 1}, got)
+	mu.Unlock()
+	require.Error(t, b.Close(context.Background()))
 }

@@ -3,7 +3,6 @@ package alguna
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
 )
 
@@ -22,7 +21,7 @@ func (s *CheckoutService) client() *Client {
 	return s.owner
 }
 
-var createCheckoutSession = endpoint{http.MethodPost, "/customer-session/checkout"}
+var createCheckoutSession = post("/customer-session/checkout")
 
 // CheckoutSessionParams configures a hosted checkout session.
 type CheckoutSessionParams struct {

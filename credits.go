@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -146,9 +145,9 @@ func (a *CreditAvailability) UnmarshalJSON(data []byte) error {
 
 // The credits endpoints.
 var (
-	grantCredits       = endpoint{http.MethodPost, "/accounts/{id}/credits/grants"}
-	creditBalance      = endpoint{http.MethodGet, "/accounts/{id}/credits/balance"}
-	creditAvailability = endpoint{http.MethodGet, "/accounts/{id}/credits/availability"}
+	grantCredits       = post("/accounts/{id}/credits/grants")
+	creditBalance      = get("/accounts/{id}/credits/balance")
+	creditAvailability = get("/accounts/{id}/credits/availability")
 )
 
 type creditQuery struct {

@@ -24,15 +24,15 @@ func TestNewClientErrors(t *testing.T) {
 		{"empty key", "", nil, "API key is empty"},
 		{"blank key", " \t", nil, "API key is empty"},
 		{"key with a line break", "sk_1\r\nX: y", nil, "line breaks"},
-		{"base URL empty", testKey, []Option{WithBaseURL("")}, "base URL"},
+		{"base URL empty", testKey, []Option{WithBaseURL("")}, "WithBaseURL"},
 		{"base URL without scheme", testKey, []Option{WithBaseURL("api.alguna.io")}, "not an http or https URL"},
 		{"base URL not http", testKey, []Option{WithBaseURL("ftp://api.alguna.io")}, "not an http or https URL"},
 		{"base URL without host", testKey, []Option{WithBaseURL("https://")}, "has no host"},
-		{"base URL unparsable", testKey, []Option{WithBaseURL("http://[::1")}, "base URL"},
+		{"base URL unparsable", testKey, []Option{WithBaseURL("http://[::1")}, "WithBaseURL"},
 		{"base URL with query", testKey, []Option{WithBaseURL("https://api.alguna.io?x=1")}, "query or fragment"},
-		{"checkout base URL not http", testKey, []Option{WithCheckoutBaseURL("billing.yourcompany.com")}, "checkout base URL"},
+		{"checkout base URL not http", testKey, []Option{WithCheckoutBaseURL("billing.yourcompany.com")}, "WithCheckoutBaseURL"},
 		{"negative retries", testKey, []Option{WithMaxRetries(-1)}, "must not be negative"},
-		{"min wait over max wait", testKey, []Option{WithRetryWait(2*time.Second, time.Second)}, "exceeds maximum"},
+		{"min wait over max wait", testKey, []Option{WithRetryWait(2*time.Second, time.Second)}, "exceeds the maximum"},
 		{"negative min wait", testKey, []Option{WithRetryWait(-time.Second, time.Second)}, "must be positive"},
 		{"zero max wait", testKey, []Option{WithRetryWait(0, 0)}, "must be positive"},
 		{"zero min wait", testKey, []Option{WithRetryWait(0, time.Second)}, "must be positive"},
@@ -57,7 +57,7 @@ func TestNewClientDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Bearer "+testKey, c.authorization())
 	require.Equal(t, DefaultBaseURL, c.baseURL)
-	require.Equal(t, defaultMaxRetries, c.maxRetries)
+	require.Equal(t, defaultMaxRetries, c.retry.maxRetries)
 	require.Equal(t, "alguna-go/"+Version, c.userAgent)
 	require.NotSame(t, http.DefaultClient, c.httpClient)
 	// The Batcher keeps four requests in flight to one host by default; the
@@ -191,12 +191,13 @@ func TestAPIErrors(t *testing.T) {
 			var apiErr *Error
 			require.ErrorAs(t, err, &apiErr)
 			want := tt.want
+			want.Method, want.Path = "GET", "/accounts/acc_abc123"
 			want.Body = []byte(tt.body)
 			if tt.body == "" {
 				want.Body = []byte{}
 			}
 			require.Equal(t, &want, apiErr)
-			require.Equal(t, tt.text, err.Error())
+			require.Equal(t, strings.Replace(tt.text, "alguna: ", "alguna: GET /accounts/acc_abc123: ", 1), err.Error())
 			for _, s := range sentinels {
 				require.Equal(t, errors.Is(tt.sentinel, s), errors.Is(err, s), "errors.Is(err, %v)", s)
 			}
@@ -318,7 +319,7 @@ func TestLoggerNeverSeesAPIKeyOnFailure(t *testing.T) {
 	_, err := c.Accounts.Get(testCtx(t), "acc_1")
 	require.ErrorIs(t, err, ErrUnauthorized)
 	out := buf.String()
-	require.Contains(t, out, `"msg":"alguna: request refused"`)
+	require.Contains(t, out, `"msg":"alguna: request failed"`)
 	require.Contains(t, out, `"status":401`)
 	require.Contains(t, out, `"request_id":"req_9"`)
 	require.NotContains(t, out, testKey)

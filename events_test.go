@@ -128,3 +128,15 @@ func TestGrantAmountSizeIsBounded(t *testing.T) {
 	require.Empty(t, rec.requests())
 	require.False(t, errors.Is(err, context.DeadlineExceeded))
 }
+
+// TestEventDecodeKeepsNumbersExact checks that an event read back from its
+// JSON (for OnFailure, or from the spool) is sent again byte for byte.
+func TestEventDecodeKeepsNumbersExact(t *testing.T) {
+	e := Event{UniqueID: "x", Account: "acc_1", EventName: "api_call", Timestamp: time.Date(2025, 3, 9, 15, 3, 17, 0, time.UTC)}
+	e.Properties = map[string]any{"a": uint64(18446744073709551615), "b": 0.1, "c": json.Number("1e400")}
+	payload := appendEvent(nil, &e)
+	got, err := decodeEvent(payload)
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"a": json.Number("18446744073709551615"), "b": json.Number("0.1"), "c": json.Number("1e400")}, got.Properties)
+	require.Equal(t, string(payload), string(appendEvent(nil, &got)), "the event is sent again byte for byte")
+}

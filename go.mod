@@ -1,6 +1,6 @@
 module github.com/alguna/alguna-go
 
-go 1.24
+go 1.24.0
 
 require (
 	github.com/google/go-querystring v1.1.0
@@ -10,6 +10,7 @@ require (
 	github.com/shopspring/decimal v1.4.0
 	github.com/stretchr/testify v1.10.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/time v0.14.0
 )
 
 require (

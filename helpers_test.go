@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"sort"
 	"sync"
@@ -25,7 +26,7 @@ const (
 )
 
 // newMockClient returns a client whose requests go to an httpmock transport.
-// Retry waits are zeroed through waitHook, so retry tests never sleep.
+// Retry waits return at once, so retry tests never sleep.
 func newMockClient(t *testing.T, opts ...Option) (*Client, *httpmock.MockTransport) {
 	t.Helper()
 	mock := httpmock.NewMockTransport()
@@ -35,7 +36,7 @@ func newMockClient(t *testing.T, opts ...Option) (*Client, *httpmock.MockTranspo
 	}, opts...)
 	c, err := NewClient(testKey, all...)
 	require.NoError(t, err)
-	c.waitHook = func(int, time.Duration) time.Duration { return 0 }
+	c.retry.clock = &waits{}
 	return c, mock
 }
 
@@ -120,7 +121,9 @@ func requireHeaders(t *testing.T, req recorded, userAgent string) {
 	t.Helper()
 	want := []string{"Accept", "Authorization", "User-Agent"}
 	hasBody := len(req.Body) > 0
-	writes := req.Method == http.MethodPost || req.Method == http.MethodPatch
+	// Every write carries an idempotency key but POST /events, whose
+	// events are idempotent by uniqueId.
+	writes := (req.Method == http.MethodPost || req.Method == http.MethodPatch) && req.Path != "/events"
 	if hasBody {
 		want = append(want, "Content-Type")
 	}
@@ -196,3 +199,6 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func nan() float64 { return math.NaN() }
+func inf() float64 { return math.Inf(1) }

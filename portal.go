@@ -3,7 +3,6 @@ package alguna
 import (
 	"context"
 	"errors"
-	"net/http"
 )
 
 // PortalService opens Alguna's hosted customer portal, where customers manage
@@ -21,7 +20,7 @@ func (s *PortalService) client() *Client {
 	return s.owner
 }
 
-var createPortalSession = endpoint{http.MethodPost, "/portal/customer-session/customer-portal"}
+var createPortalSession = post("/portal/customer-session/customer-portal")
 
 // PortalSessionParams names the account and the portal's sections. Every
 // setting left nil keeps Alguna's default, which is true.

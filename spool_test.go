@@ -587,7 +587,7 @@ func TestSpoolEventTooLargeForTheSpool(t *testing.T) {
 	e := usage(1)
 	e.Properties["blob"] = strings.Repeat("x", 2<<10)
 	err := b.Enqueue(context.Background(), e)
-	require.ErrorContains(t, err, "does not fit in the spool")
+	require.ErrorContains(t, err, "do not fit in the spool")
 	require.NoError(t, b.Close(context.Background()))
 	require.Equal(t, alguna.BatcherStats{}, b.Stats())
 }

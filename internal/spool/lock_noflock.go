@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package alguna
+package spool
 
 import "os"
 
@@ -14,7 +14,7 @@ func lockDir(dir string) (func() error, error) {
 // cannot open a directory for syncing; there a new segment may be lost to
 // a power loss, but not to a crash of the process.
 func syncDir(dir string) error {
-	d, err := openSpoolFile(dir, os.O_RDONLY)
+	d, err := openFile(dir, os.O_RDONLY)
 	if err != nil {
 		return nil
 	}

@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package alguna
+package spool
 
 import (
 	"errors"
@@ -16,17 +16,17 @@ import (
 // directory locked. The file itself stays: deleting it on Close would let
 // two processes lock two different files of the same name.
 func lockDir(dir string) (func() error, error) {
-	path := filepath.Join(dir, spoolLockName)
-	f, err := openSpoolFile(path, os.O_RDWR|os.O_CREATE)
+	path := filepath.Join(dir, lockName)
+	f, err := openFile(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
-		return nil, fmt.Errorf("alguna: locking spool directory: %w", err)
+		return nil, fmt.Errorf("locking spool directory: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s is held by process %s", ErrSpoolLocked, dir, lockHolder(path))
+			return nil, fmt.Errorf("%w: %s is held by process %s", ErrLocked, dir, lockHolder(path))
 		}
-		return nil, fmt.Errorf("alguna: locking spool directory: %w", err)
+		return nil, fmt.Errorf("locking spool directory: %w", err)
 	}
 	// The pid is only for the error message of whoever is locked out.
 	if err := f.Truncate(0); err == nil {
@@ -38,7 +38,7 @@ func lockDir(dir string) (func() error, error) {
 // syncDir fsyncs a directory, so that a file created in it survives a
 // power loss.
 func syncDir(dir string) error {
-	d, err := openSpoolFile(dir, os.O_RDONLY)
+	d, err := openFile(dir, os.O_RDONLY)
 	if err != nil {
 		return err
 	}
