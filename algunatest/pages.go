@@ -3,8 +3,10 @@ package algunatest
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 )
 
 //go:embed templates
@@ -52,4 +54,27 @@ type messageView struct {
 // session, an expired portal link, a second payment.
 func (s *Server) renderMessage(w http.ResponseWriter, status int, title, message string) {
 	s.render(w, status, "message.html", messageView{Status: status, Title: title, Message: message})
+}
+
+// maxFormBytes bounds a hosted page's form body: the checkout's four fields
+// fit many times over, and a larger body is not a browser's.
+const maxFormBytes = 16 << 10
+
+// readForm reads the fields a hosted page's form posted, URL-encoded or
+// multipart as a browser may send them; the query string does not count.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	// ParseMultipartForm alone would hide an error of a URL-encoded body
+	// behind ErrNotMultipart.
+	if err := r.ParseForm(); err != nil {
+		return nil, err
+	}
+	err := r.ParseMultipartForm(maxFormBytes) //nolint:gosec // G120: MaxBytesReader above bounds the body; gosec cannot see that through r.Body.
+	if r.MultipartForm != nil {
+		_ = r.MultipartForm.RemoveAll()
+	}
+	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return nil, err
+	}
+	return r.PostForm, nil
 }
