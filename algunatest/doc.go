@@ -51,12 +51,18 @@
 //   - the no-code link /checkout?flowId=…&accountId=…&pt=… opens a session and
 //     redirects (303) to its checkout page, so a reload opens no second one.
 //   - portal: [data-section="plan-overview"] with #subscription[data-status]
-//     and form#cancel-form with button#cancel-subscription (or
-//     #no-subscription); [data-section="invoices"] with one
-//     tr[data-invoice-id] per invoice (or #no-invoices);
+//     and form#cancel-form with button#cancel-subscription, which opens the
+//     cancel confirmation (or #no-subscription); [data-section="invoices"]
+//     with one tr[data-invoice-id] per invoice (or #no-invoices);
 //     [data-section="billing-details"]; #notice after cancelling.
+//   - cancel confirmation: section#cancel-confirmation[data-subscription-id]
+//     with #cancel-title, a#keep-subscription back to the portal, and
+//     form#confirm-cancel-form with button#confirm-cancel, the only thing
+//     that cancels. A POST to the cancel URL without the confirmation's
+//     fields redirects (303) to the confirmation and cancels nothing.
 //   - error and dead-end pages (unknown session 404, expired portal link 410,
-//     second payment 409): section#message[data-status].
+//     second payment 409): section#message[data-status], with
+//     a#message-link when there is a way back.
 //
 // # Metering
 //

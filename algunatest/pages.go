@@ -17,7 +17,7 @@ type pageSet map[string]*template.Template
 
 // parsePages parses the hosted pages, each inside layout.html.
 func parsePages() (pageSet, error) {
-	names := []string{"checkout.html", "thankyou.html", "portal.html", "message.html"}
+	names := []string{"checkout.html", "thankyou.html", "portal.html", "cancel.html", "message.html"}
 	set := make(pageSet, len(names))
 	for _, name := range names {
 		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
@@ -45,15 +45,25 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 }
 
 type messageView struct {
-	Status  int
-	Title   string
-	Message string
+	Status   int
+	Title    string
+	Message  string
+	LinkURL  string
+	LinkText string
 }
 
 // renderMessage writes the page for an error or a dead end: an unknown
 // session, an expired portal link, a second payment.
 func (s *Server) renderMessage(w http.ResponseWriter, status int, title, message string) {
 	s.render(w, status, "message.html", messageView{Status: status, Title: title, Message: message})
+}
+
+// renderMessageLink is renderMessage for a dead end with a way back, such
+// as the portal a refused cancellation came from.
+func (s *Server) renderMessageLink(w http.ResponseWriter, status int, title, message, linkURL, linkText string) {
+	s.render(w, status, "message.html", messageView{
+		Status: status, Title: title, Message: message, LinkURL: linkURL, LinkText: linkText,
+	})
 }
 
 // maxFormBytes bounds a hosted page's form body: the checkout's four fields
