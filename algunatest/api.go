@@ -74,6 +74,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /checkout/session/{id}/pay", s.checkoutPay)
 	mux.HandleFunc("GET /checkout/session/{id}/complete", s.checkoutThankYou)
 	mux.HandleFunc("GET /portal/session/{token}", s.portalPage)
+	mux.HandleFunc("GET /portal/session/{token}/cancel", s.portalCancelConfirm)
 	mux.HandleFunc("POST /portal/session/{token}/cancel", s.portalCancel)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

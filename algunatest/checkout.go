@@ -479,6 +479,13 @@ type checkoutView struct {
 	AccountEmail string
 	PayURL       string
 	SuccessURL   string
+	// Card is what the form's fields hold: the test card, or what was
+	// typed when the payment was refused.
+	Card cardForm
+	// Errors says what is wrong with each refused field.
+	Errors cardErrors
+	// Declined is set when the card was valid but declined.
+	Declined bool
 }
 
 func (s *Server) checkoutViewLocked(cs *checkoutSession) checkoutView {
@@ -493,6 +500,7 @@ func (s *Server) checkoutViewLocked(cs *checkoutSession) checkoutView {
 		AccountEmail: cs.email,
 		PayURL:       "/checkout/session/" + url.PathEscape(cs.id) + "/pay",
 		SuccessURL:   cs.successURL,
+		Card:         testCard(a.name, s.now()),
 	}
 }
 
@@ -523,9 +531,23 @@ func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkoutPay is what the page's Pay form posts to.
+// checkoutPay is what the page's Pay form posts to. A card the form
+// refuses, or the declined test card, shows the page again with the
+// reason, and nothing is paid.
 func (s *Server) checkoutPay(w http.ResponseWriter, r *http.Request) {
+	card, present, err := readCardForm(w, r)
+	if err != nil {
+		s.renderMessage(w, http.StatusBadRequest, "Payment form could not be read", "Go back to the checkout page and try again.")
+		return
+	}
 	s.mu.Lock()
+	if present {
+		if view, status, refused := s.refuseCardLocked(r.PathValue("id"), card); refused {
+			s.mu.Unlock()
+			s.render(w, status, "checkout.html", view)
+			return
+		}
+	}
 	cs, err := s.completeCheckoutLocked(r.PathValue("id"))
 	var target string
 	if err == nil {
@@ -543,6 +565,28 @@ func (s *Server) checkoutPay(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	}
+}
+
+// refuseCardLocked decides whether the card posted for session id is
+// refused, and if so returns the checkout page to show again. A session
+// that is unknown or already paid is left to completeCheckoutLocked, whose
+// answer is the same whatever the card.
+func (s *Server) refuseCardLocked(id string, card cardForm) (checkoutView, int, bool) {
+	cs, ok := s.st.checkouts[id]
+	if !ok || cs.status == checkoutCompleted {
+		return checkoutView{}, 0, false
+	}
+	errs := validateCard(card, s.now())
+	declined := !errs.Any() && card.declined()
+	if !errs.Any() && !declined {
+		return checkoutView{}, 0, false
+	}
+	view := s.checkoutViewLocked(cs)
+	view.Card, view.Errors, view.Declined = card.echo(), errs, declined
+	if declined {
+		return view, http.StatusPaymentRequired, true
+	}
+	return view, http.StatusUnprocessableEntity, true
 }
 
 // checkoutThankYou is where a paid session without a successUrl lands.

@@ -34,18 +34,35 @@
 // ids and data attributes for browser tests:
 //
 //   - checkout page: section#checkout[data-checkout-session-id][data-status],
-//     #plan-name, #amount[data-amount], #currency, form#checkout-form with
-//     button#pay (or #already-paid once paid). Paying redirects (303) to the
-//     session's successUrl, or to the thank-you page, #checkout-complete.
+//     #plan-name, #amount[data-amount], #currency, and form#checkout-form
+//     (or #already-paid once paid) with the card fields #card-number,
+//     #card-expiry, #card-cvc and #card-name, pre-filled with the test card
+//     4242 4242 4242 4242 (any number that passes the Luhn check pays), and
+//     button#pay. Paying redirects (303) to the session's successUrl, or to
+//     the thank-you page, #checkout-complete.
+//   - a card the form refuses (a number that fails the Luhn check, an
+//     expiry date in the past, an empty field) shows the page again with
+//     status 422, #payment-error, and a message at each refused field:
+//     #card-number-error, #card-expiry-error, #card-cvc-error,
+//     #card-name-error. The test card 4000 0000 0000 0002 is declined: 402
+//     and #payment-error. Neither pays. A POST to the form's action with
+//     none of the card fields pays with the test card, as CompleteCheckout
+//     does.
 //   - the no-code link /checkout?flowId=…&accountId=…&pt=… opens a session and
 //     redirects (303) to its checkout page, so a reload opens no second one.
 //   - portal: [data-section="plan-overview"] with #subscription[data-status]
-//     and form#cancel-form with button#cancel-subscription (or
-//     #no-subscription); [data-section="invoices"] with one
-//     tr[data-invoice-id] per invoice (or #no-invoices);
+//     and form#cancel-form with button#cancel-subscription, which opens the
+//     cancel confirmation (or #no-subscription); [data-section="invoices"]
+//     with one tr[data-invoice-id] per invoice (or #no-invoices);
 //     [data-section="billing-details"]; #notice after cancelling.
+//   - cancel confirmation: section#cancel-confirmation[data-subscription-id]
+//     with #cancel-title, a#keep-subscription back to the portal, and
+//     form#confirm-cancel-form with button#confirm-cancel, the only thing
+//     that cancels. A POST to the cancel URL without the confirmation's
+//     fields redirects (303) to the confirmation and cancels nothing.
 //   - error and dead-end pages (unknown session 404, expired portal link 410,
-//     second payment 409): section#message[data-status].
+//     second payment 409): section#message[data-status], with
+//     a#message-link when there is a way back.
 //
 // # Metering
 //

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -220,9 +221,17 @@ func TestGuideFlow(t *testing.T) {
 	status, page, _ = fetch(t, b, http.MethodGet, portal.URL)
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, page, `data-invoice-id="`+inv.ID+`"`)
-	status, page, _ = fetch(t, b, http.MethodPost, formAction(t, srv.URL, page, "cancel-form"))
+	// Cancel opens a confirmation; only confirming it cancels.
+	require.Contains(t, page, `<form id="cancel-form" method="get" action="`)
+	status, page, _ = fetch(t, b, http.MethodGet, portal.URL+"/cancel")
 	require.Equal(t, http.StatusOK, status)
-	require.Contains(t, page, "Your subscription has been canceled.")
+	resp, err := b.PostForm(formAction(t, srv.URL, page, "confirm-cancel-form"), url.Values{"confirm": {"yes"}, "subscriptionId": {sub.ID}})
+	require.NoError(t, err)
+	canceledPage, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(canceledPage), "Your subscription has been canceled.")
 	require.NoError(t, srv.FlushWebhooks(ctx))
 	canceled := find[alguna.Subscription](t, myApp.inbox, alguna.WebhookSubscriptionCanceled)
 	require.Equal(t, sub.ID, canceled.ID)

@@ -91,7 +91,7 @@ func (s *Server) createPortalSession(_ *http.Request, body []byte) (int, any) {
 }
 
 func (s *Server) portalURL(token string) string {
-	return s.URL + "/portal/session/" + url.PathEscape(token)
+	return s.URL + portalPath(token)
 }
 
 // portalLocked finds a live portal session, or renders why there is none.
@@ -118,6 +118,7 @@ func (a *account) currentSubscription() *subscription {
 }
 
 type portalView struct {
+	AccountName  string
 	CancelURL    string
 	Notice       string
 	ShowPlan     bool
@@ -156,10 +157,23 @@ type billingView struct {
 
 const dateLayout = "Jan 2, 2006"
 
+// planOf is what the portal shows of a subscription.
+func planOf(sub *subscription) planView {
+	return planView{
+		SubscriptionID: sub.id,
+		Name:           sub.name,
+		Status:         string(sub.status),
+		Amount:         formatMoney(sub.amount),
+		Currency:       sub.currency,
+		Since:          sub.contractStartDate.Format(dateLayout),
+	}
+}
+
 func (s *Server) portalViewLocked(ps *portalSession, notice string) portalView {
 	a := s.st.accounts[ps.accountID]
 	v := portalView{
-		CancelURL:    "/portal/session/" + url.PathEscape(ps.token) + "/cancel",
+		AccountName:  a.name,
+		CancelURL:    cancelPath(ps.token),
 		Notice:       notice,
 		ShowPlan:     ps.showPlan,
 		AllowCancel:  ps.showPlan && ps.allowCancel,
@@ -172,14 +186,8 @@ func (s *Server) portalViewLocked(ps *portalSession, notice string) portalView {
 		},
 	}
 	if sub := a.currentSubscription(); sub != nil {
-		v.Plan = &planView{
-			SubscriptionID: sub.id,
-			Name:           sub.name,
-			Status:         string(sub.status),
-			Amount:         formatMoney(sub.amount),
-			Currency:       sub.currency,
-			Since:          sub.contractStartDate.Format(dateLayout),
-		}
+		p := planOf(sub)
+		v.Plan = &p
 	}
 	for _, inv := range slices.Backward(a.invoices) {
 		v.Invoices = append(v.Invoices, invoiceView{
@@ -221,9 +229,65 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "portal.html", view)
 }
 
-// portalCancel is what the plan overview's Cancel button posts to. It
-// cancels the current subscription at once and sends subscription.canceled.
-func (s *Server) portalCancel(w http.ResponseWriter, r *http.Request) {
+// refusal is a hosted page's answer when it cannot do what was asked: the
+// message page, with a way back when there is one.
+type refusal struct {
+	status   int
+	title    string
+	message  string
+	linkURL  string
+	linkText string
+}
+
+func (s *Server) renderRefusal(w http.ResponseWriter, r *refusal) {
+	s.renderMessageLink(w, r.status, r.title, r.message, r.linkURL, r.linkText)
+}
+
+// cancelPath is where the plan overview's Cancel button leads: GET shows
+// the confirmation, POST with it cancels.
+func cancelPath(token string) string {
+	return portalPath(token) + "/cancel"
+}
+
+func portalPath(token string) string {
+	return "/portal/session/" + url.PathEscape(token)
+}
+
+// cancelNotAllowed says why the portal cannot cancel, when its session's
+// settings offer no Cancel button.
+func cancelNotAllowed(ps *portalSession) *refusal {
+	if ps.showPlan && ps.allowCancel {
+		return nil
+	}
+	return &refusal{
+		status:  http.StatusForbidden,
+		title:   "Cancellation not available",
+		message: "Your subscription cannot be canceled here. Please contact us to cancel.",
+		linkURL: portalPath(ps.token), linkText: "Back to billing",
+	}
+}
+
+func noActiveSubscription(ps *portalSession) *refusal {
+	return &refusal{
+		status:  http.StatusConflict,
+		title:   "No active subscription",
+		message: "There is no active subscription to cancel.",
+		linkURL: portalPath(ps.token), linkText: "Back to billing",
+	}
+}
+
+// cancelView is what the confirmation of a cancellation shows.
+type cancelView struct {
+	Plan      planView
+	Today     string
+	PortalURL string
+	CancelURL string
+}
+
+// portalCancelConfirm is the page the plan overview's Cancel button opens:
+// it says what cancelling means and asks to confirm, so that one click
+// never ends a subscription.
+func (s *Server) portalCancelConfirm(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	ps, status, msg := s.portalLocked(r.PathValue("token"))
 	if ps == nil {
@@ -231,17 +295,82 @@ func (s *Server) portalCancel(w http.ResponseWriter, r *http.Request) {
 		s.renderMessage(w, status, "Billing portal unavailable", msg)
 		return
 	}
-	if !ps.showPlan || !ps.allowCancel {
+	ref := cancelNotAllowed(ps)
+	var view cancelView
+	if ref == nil {
+		if sub := s.st.accounts[ps.accountID].currentSubscription(); sub == nil {
+			ref = noActiveSubscription(ps)
+		} else {
+			view = cancelView{
+				Plan:      planOf(sub),
+				Today:     s.now().Format(dateLayout),
+				PortalURL: portalPath(ps.token),
+				CancelURL: cancelPath(ps.token),
+			}
+		}
+	}
+	s.mu.Unlock()
+	if ref != nil {
+		s.renderRefusal(w, ref)
+		return
+	}
+	s.render(w, http.StatusOK, "cancel.html", view)
+}
+
+// readCancelConfirmation returns the id of the subscription the
+// confirmation's form confirms cancelling, or "" when the request is not
+// that confirmation. A body that cannot be read confirms nothing.
+func readCancelConfirmation(w http.ResponseWriter, r *http.Request) string {
+	f, err := readForm(w, r)
+	if err != nil || f.Get("confirm") != "yes" {
+		return ""
+	}
+	return f.Get("subscriptionId")
+}
+
+// portalCancel is what the confirmation posts to. It cancels the current
+// subscription at once and sends subscription.canceled, but only with the
+// confirmation's fields, confirm=yes and the id of the subscription it
+// showed: any other POST, such as a form of the portal from before the
+// confirmation step, is sent to the confirmation instead, and a
+// confirmation of a subscription that is no longer the current one cancels
+// nothing.
+func (s *Server) portalCancel(w http.ResponseWriter, r *http.Request) {
+	confirmedID := readCancelConfirmation(w, r)
+	s.mu.Lock()
+	ps, status, msg := s.portalLocked(r.PathValue("token"))
+	if ps == nil {
 		s.mu.Unlock()
-		s.renderMessage(w, http.StatusForbidden, "Cancellation not available",
-			"Your subscription cannot be canceled here. Please contact us to cancel.")
+		s.renderMessage(w, status, "Billing portal unavailable", msg)
+		return
+	}
+	if ref := cancelNotAllowed(ps); ref != nil {
+		s.mu.Unlock()
+		s.renderRefusal(w, ref)
+		return
+	}
+	if confirmedID == "" {
+		s.mu.Unlock()
+		http.Redirect(w, r, s.URL+cancelPath(ps.token), http.StatusSeeOther)
 		return
 	}
 	a := s.st.accounts[ps.accountID]
 	sub := a.currentSubscription()
-	if sub == nil {
+	var ref *refusal
+	switch {
+	case sub == nil:
+		ref = noActiveSubscription(ps)
+	case sub.id != confirmedID:
+		ref = &refusal{
+			status:  http.StatusConflict,
+			title:   "Your subscription has changed",
+			message: "The subscription you confirmed is no longer your current one, so nothing was canceled. Review your plan and try again.",
+			linkURL: portalPath(ps.token), linkText: "Back to billing",
+		}
+	}
+	if ref != nil {
 		s.mu.Unlock()
-		s.renderMessage(w, http.StatusConflict, "No active subscription", "There is no active subscription to cancel.")
+		s.renderRefusal(w, ref)
 		return
 	}
 	now := s.now()

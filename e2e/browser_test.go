@@ -160,3 +160,123 @@ func (b *browser) fetchJSON(method, path string) fetchResult {
 	require.NoError(b.t, err, "%s %s", method, path)
 	return res
 }
+
+// phoneWidth is the narrowest screen the hosted pages are checked on: an
+// iPhone SE or mini, in CSS pixels.
+const phoneWidth = 375
+
+// minEdgeMargin is the least room, in CSS pixels, that text and controls
+// keep from the left and right edges of a phone's screen.
+const minEdgeMargin = 12
+
+// onPhone makes the tab a phone's screen, phoneWidth wide, at twice the
+// pixel density so that its screenshots are sharp.
+func (b *browser) onPhone() {
+	b.t.Helper()
+	b.do(chromedp.EmulateViewport(phoneWidth, 812, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2)))
+}
+
+// clickExpecting clicks the element with the given id and waits for the
+// page it leads to, which must answer status: a form refused with 422,
+// say.
+func (b *browser) clickExpecting(id string, status int) {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.ID(id)))
+	require.NoError(b.t, err)
+	require.NotNil(b.t, resp, "no page loaded")
+	require.EqualValues(b.t, status, resp.Status, "%s answered %d %s", resp.URL, resp.Status, resp.StatusText)
+}
+
+// pageLayout is how the loaded page sits on the screen, measured in it.
+type pageLayout struct {
+	// InnerWidth is the viewport's width; ScrollWidth is the page's, which
+	// exceeds it when the page scrolls sideways.
+	InnerWidth  float64 `json:"innerWidth"`
+	ScrollWidth float64 `json:"scrollWidth"`
+	// Left and Right are the room between the screen's edges and the
+	// nearest thing drawn on the page: a line of text, a control or image,
+	// or a box with a background, border or shadow. LeftOf and RightOf
+	// name what is nearest.
+	Left    float64 `json:"left"`
+	Right   float64 `json:"right"`
+	LeftOf  string  `json:"leftOf"`
+	RightOf string  `json:"rightOf"`
+}
+
+// measureLayout measures the page's sideways scrolling and how near to the
+// screen's edges what it draws comes. Boxes that draw nothing, such as a
+// wrapper with padding, are not counted: they may span the screen. Neither
+// is the body's background, which is meant to.
+func (b *browser) measureLayout() pageLayout {
+	b.t.Helper()
+	const js = `(() => {
+		const describe = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+			(typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\s+/).join(".") : "");
+		const painted = el => {
+			const cs = getComputedStyle(el);
+			if (cs.visibility !== "visible") return false;
+			const bg = cs.backgroundColor !== "rgba(0, 0, 0, 0)" && cs.backgroundColor !== "transparent";
+			const border = ["Top", "Right", "Bottom", "Left"].some(side =>
+				parseFloat(cs["border" + side + "Width"]) > 0 && cs["border" + side + "Style"] !== "none");
+			return bg || border || cs.boxShadow !== "none" ||
+				/^(input|button|select|textarea|img|svg|canvas|video)$/i.test(el.tagName);
+		};
+		const out = {innerWidth: window.innerWidth, scrollWidth: document.documentElement.scrollWidth,
+			left: Infinity, right: Infinity, leftOf: "", rightOf: ""};
+		const add = (r, what) => {
+			if (r.width === 0 || r.height === 0) return;
+			if (r.left < out.left) { out.left = r.left; out.leftOf = what; }
+			if (window.innerWidth - r.right < out.right) { out.right = window.innerWidth - r.right; out.rightOf = what; }
+		};
+		const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+		for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+			if (n.nodeType === Node.TEXT_NODE) {
+				if (!n.textContent.trim()) continue;
+				const range = document.createRange();
+				range.selectNodeContents(n);
+				for (const r of range.getClientRects()) add(r, "text of " + describe(n.parentElement));
+			} else if (painted(n)) {
+				add(n.getBoundingClientRect(), describe(n));
+			}
+		}
+		return out;
+	})()`
+	l, err := chromedp.Run(b.ctx, chromedp.Evaluate[pageLayout](js))
+	require.NoError(b.t, err)
+	return l
+}
+
+// rect is an element's box on the screen.
+type rect struct {
+	Left  float64 `json:"left"`
+	Right float64 `json:"right"`
+}
+
+// rectOf returns the box of the element matching the CSS selector.
+func (b *browser) rectOf(sel string) rect {
+	b.t.Helper()
+	r, err := chromedp.Run(b.ctx, chromedp.Evaluate[rect](fmt.Sprintf(
+		`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return {left: r.left, right: r.right}; })()`, sel)))
+	require.NoError(b.t, err, "measuring %s", sel)
+	return r
+}
+
+// requireFitsPhone checks the loaded page on a phone's screen: it does not
+// scroll sideways, nothing in it comes nearer than minEdgeMargin to either
+// edge, and the element matching the CSS selector, the page's form or
+// main card, keeps at least that margin too.
+func (b *browser) requireFitsPhone(sel string) {
+	b.t.Helper()
+	b.waitVisible(sel)
+	l := b.measureLayout()
+	where := b.location()
+	require.EqualValues(b.t, phoneWidth, l.InnerWidth, "%s: the viewport is not a phone's; the page may have zoomed out to fit something wide", where)
+	require.LessOrEqual(b.t, l.ScrollWidth, l.InnerWidth, "%s scrolls sideways: %v px wide on a %v px screen", where, l.ScrollWidth, l.InnerWidth)
+	require.GreaterOrEqual(b.t, l.Left, float64(minEdgeMargin), "%s: %s is %v px from the left edge", where, l.LeftOf, l.Left)
+	require.GreaterOrEqual(b.t, l.Right, float64(minEdgeMargin), "%s: %s is %v px from the right edge", where, l.RightOf, l.Right)
+	r := b.rectOf(sel)
+	require.GreaterOrEqual(b.t, r.Left, float64(minEdgeMargin), "%s: %s is %v px from the left edge", where, sel, r.Left)
+	require.GreaterOrEqual(b.t, l.InnerWidth-r.Right, float64(minEdgeMargin), "%s: %s is %v px from the right edge", where, sel, l.InnerWidth-r.Right)
+	b.t.Logf("%s on a %v px screen: %s is %v px from the edges; nearest the left, %s at %v px; nearest the right, %s at %v px",
+		where, l.InnerWidth, sel, min(r.Left, l.InnerWidth-r.Right), l.LeftOf, l.Left, l.RightOf, l.Right)
+}

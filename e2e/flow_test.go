@@ -77,7 +77,8 @@ func TestTrialToPaid(t *testing.T) {
 }
 
 // TestPortalCancel opens "Manage billing" as a paying customer: the portal
-// shows the subscription, its paid invoice and a Cancel button that works.
+// shows the subscription, its paid invoice and a Cancel button that works
+// once confirmed.
 func TestPortalCancel(t *testing.T) {
 	b := newBrowser(t)
 	b.signUp("Bea Portal", "bea@example.com", false)
@@ -88,7 +89,11 @@ func TestPortalCancel(t *testing.T) {
 	b.waitVisible("#cancel-subscription")
 	b.screenshot("portal")
 
+	// Cancel asks first; only the confirmation cancels.
 	b.click("cancel-subscription")
+	require.Equal(t, "Cancel your Pro subscription?", b.text("#cancel-title"))
+	b.screenshot("portal-cancel-confirm")
+	b.click("confirm-cancel")
 	require.True(t, strings.HasPrefix(b.location(), app.FakeURL+"/portal/session/"), "after cancelling: %s", b.location())
 	require.Equal(t, "Your subscription has been canceled.", b.text("#notice"))
 	require.Equal(t, "You have no active subscription.", b.text("[data-section=plan-overview] #no-subscription"))

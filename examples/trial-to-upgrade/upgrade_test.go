@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -109,14 +110,25 @@ func TestCancelEndsPaidPlan(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, billing.StatusCode)
 	page, err := v.page(ctx, billing.Location)
 	require.NoError(t, err)
-	m := regexp.MustCompile(`<form id="cancel-form" method="post" action="([^"]+)"`).FindStringSubmatch(page)
+	m := regexp.MustCompile(`<form id="cancel-form" method="get" action="([^"]+)"`).FindStringSubmatch(page)
 	require.NotNil(t, m, "a paying self-serve user can cancel")
 	action, err := url.Parse(billing.Location)
 	require.NoError(t, err)
 	action, err = action.Parse(html.UnescapeString(m[1]))
 	require.NoError(t, err)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, action.String(), nil)
+	// Cancel opens a confirmation; its form is what cancels.
+	page, err = v.page(ctx, action.String())
 	require.NoError(t, err)
+	m = regexp.MustCompile(`<form id="confirm-cancel-form" method="post" action="([^"]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, m, "Cancel asks for confirmation")
+	sub := regexp.MustCompile(`name="subscriptionId" value="([^"]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, sub, "the confirmation names the subscription")
+	action, err = action.Parse(html.UnescapeString(m[1]))
+	require.NoError(t, err)
+	confirm := url.Values{"confirm": {"yes"}, "subscriptionId": {html.UnescapeString(sub[1])}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, action.String(), strings.NewReader(confirm.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	_, err = v.do(req)
 	require.NoError(t, err)
 	require.NoError(t, env.fake.FlushWebhooks(ctx))
