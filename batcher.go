@@ -341,13 +341,14 @@ func (b *Batcher) Enqueue(ctx context.Context, e Event) error {
 	if b == nil || b.room == nil {
 		return errNoBatcher
 	}
-	if p := e.problems(); len(p) > 0 {
-		return &ValidationError{Problems: p}
-	}
-	e.fill(time.Now())
 	sc := getScratch()
 	defer putScratch(sc)
-	sc.buf = appendEvent(sc.buf[:0], &e)
+	// Validated and encoded in one pass; an empty id and a zero time are
+	// filled in the JSON, which is all the Batcher keeps of the event.
+	var ok bool
+	if sc.buf, ok = appendValidEvent(sc.buf[:0], &e, time.Now()); !ok {
+		return &ValidationError{Problems: e.problems()}
+	}
 	if err := b.takeRoom(ctx, 1); err != nil {
 		return err
 	}

@@ -25,12 +25,22 @@ type batch struct {
 
 // item is one event of a batch.
 type item struct {
-	// id is the event's uniqueId, to match the answer's "failed" list.
+	// id is the event's uniqueId, to match the answer's "failed" list; empty
+	// when the Batcher generated it, and then read from the JSON (see id).
 	id string
 	// start and end bound the event's JSON in the batch's body.
 	start, end int
 	// ref is where the spool holds the event; zero without a spool.
 	ref spool.Ref
+}
+
+// uniqueID is the event's uniqueId. One the Batcher generated is kept only
+// in the JSON, where it has a fixed place and needs no escaping.
+func (it *item) uniqueID(body []byte) string {
+	if it.id != "" {
+		return it.id
+	}
+	return string(body[it.start+idOffset : it.start+idOffset+36])
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}

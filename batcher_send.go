@@ -123,7 +123,7 @@ func (a *ingestAnswer) check() error {
 // were ingested.
 func (b *Batcher) settle(items []item, body []byte, failed []string) {
 	if len(failed) == 0 {
-		b.ingest(items)
+		b.ingest(items, body)
 		return
 	}
 	names := make(map[string]struct{}, len(failed))
@@ -133,20 +133,27 @@ func (b *Batcher) settle(items []item, body []byte, failed []string) {
 	good := make([]item, 0, len(items))
 	var bad []item
 	for _, it := range items {
-		if _, ok := names[it.id]; ok {
+		var hit bool
+		if it.id != "" {
+			_, hit = names[it.id]
+		} else {
+			// Indexed with the bytes themselves: no string is built.
+			_, hit = names[string(body[it.start+idOffset:it.start+idOffset+36])]
+		}
+		if hit {
 			bad = append(bad, it)
 		} else {
 			good = append(good, it)
 		}
 	}
-	b.ingest(good)
+	b.ingest(good, body)
 	if len(bad) > 0 {
 		b.fail(bad, body, ErrEventRejected)
 	}
 }
 
 // ingest settles events Alguna ingested.
-func (b *Batcher) ingest(items []item) {
+func (b *Batcher) ingest(items []item, body []byte) {
 	if len(items) == 0 {
 		return
 	}
@@ -155,7 +162,7 @@ func (b *Batcher) ingest(items []item) {
 	if b.callbacks.onIngested != nil {
 		ids := make([]string, len(items))
 		for i, it := range items {
-			ids[i] = it.id
+			ids[i] = it.uniqueID(body)
 		}
 		b.callbacks.push(callback{ingested: ids})
 	}

@@ -8,10 +8,13 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/alguna/alguna-go/internal/numlimit"
 )
 
 // This file writes events as POST /events takes them, and reads them back.
@@ -39,75 +42,143 @@ func encodeEvents(events []Event) rawJSON {
 	return append(buf, ']')
 }
 
-// appendEvent encodes a validated event by hand: encoding/json would reflect
-// over every event and allocate for every property, and the Batcher encodes
-// millions.
+// idOffset is where the uniqueId's text starts in an event's JSON, which
+// always begins {"uniqueId":"…: the Batcher reads ids it generated from
+// there rather than keeping a string for each.
+const idOffset = len(`{"uniqueId":"`)
+
+// appendEvent encodes a validated event as it is: an empty id or a zero
+// time is written as such.
 func appendEvent(buf []byte, e *Event) []byte {
-	buf = append(buf, `{"uniqueId":`...)
-	buf = appendJSONString(buf, e.UniqueID)
-	buf = append(buf, `,"account":`...)
-	buf = appendJSONString(buf, e.Account)
+	buf, _ = encodeEvent(buf, e, false, time.Time{})
+	return buf
+}
+
+// appendValidEvent checks e and appends its JSON, filling an empty id and a
+// zero time (with now) in the JSON only; see encodeEvent.
+func appendValidEvent(buf []byte, e *Event, now time.Time) ([]byte, bool) {
+	return encodeEvent(buf, e, true, now)
+}
+
+// encodeEvent checks e and appends its JSON in one pass over its strings
+// and properties: encoding/json would reflect over every event and allocate
+// for every property, and the Batcher encodes millions. With fill, an empty
+// UniqueID is written as a new random one and a zero Timestamp as now. It
+// reports false when e is invalid; e.problems() then says why, and buf must
+// be thrown away.
+func encodeEvent(buf []byte, e *Event, fill bool, now time.Time) ([]byte, bool) {
+	ok := e.Account != "" && e.EventName != "" && len(e.Properties) <= MaxEventProperties
+	buf = append(buf, `{"uniqueId":"`...)
+	if e.UniqueID == "" && fill {
+		buf = appendEventID(buf)
+	} else {
+		var valid bool
+		buf, valid = appendStringBody(buf, e.UniqueID)
+		ok = ok && valid && (len(e.UniqueID) <= MaxUniqueIDLength || utf8.RuneCountInString(e.UniqueID) <= MaxUniqueIDLength)
+	}
+	buf = append(buf, `","account":`...)
+	buf, ok = appendCheckedString(buf, e.Account, ok)
 	buf = append(buf, `,"eventName":`...)
-	buf = appendJSONString(buf, e.EventName)
+	buf, ok = appendCheckedString(buf, e.EventName, ok)
 	buf = append(buf, `,"timestamp":"`...)
-	buf = e.Timestamp.UTC().AppendFormat(buf, time.RFC3339Nano)
+	ts := e.Timestamp
+	if ts.IsZero() && fill {
+		ts = now
+	}
+	ts = ts.UTC()
+	if y := ts.Year(); y < 1 || y > 9999 {
+		// RFC 3339 has four-digit years; such a time cannot be sent.
+		ok = false
+	}
+	buf = ts.AppendFormat(buf, time.RFC3339Nano)
 	buf = append(buf, '"')
-	if len(e.Properties) > 0 {
-		buf = append(buf, `,"properties":{`...)
-		var stack [MaxEventProperties]string
-		keys := stack[:0]
-		for k := range e.Properties {
-			keys = append(keys, k)
+	if len(e.Properties) > 0 && len(e.Properties) <= MaxEventProperties {
+		type property struct {
+			k string
+			v any
 		}
-		slices.Sort(keys)
-		for i, k := range keys {
+		var stack [MaxEventProperties]property
+		props := stack[:0]
+		for k, v := range e.Properties {
+			props = append(props, property{k, v})
+		}
+		slices.SortFunc(props, func(a, b property) int { return strings.Compare(a.k, b.k) })
+		buf = append(buf, `,"properties":{`...)
+		for i, p := range props {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendJSONString(buf, k)
+			ok = ok && p.k != ""
+			buf, ok = appendCheckedString(buf, p.k, ok)
 			buf = append(buf, ':')
-			buf = appendProperty(buf, e.Properties[k])
+			var valid bool
+			buf, valid = appendProperty(buf, p.v)
+			ok = ok && valid
 		}
 		buf = append(buf, '}')
 	}
-	return append(buf, '}')
+	return append(buf, '}'), ok
 }
 
-func appendProperty(buf []byte, v any) []byte {
+// appendCheckedString appends s as a JSON string; ok stays true only while
+// every string so far was valid UTF-8.
+func appendCheckedString(buf []byte, s string, ok bool) ([]byte, bool) {
+	buf = append(buf, '"')
+	buf, valid := appendStringBody(buf, s)
+	return append(buf, '"'), ok && valid
+}
+
+// appendProperty appends a property value as JSON, and reports whether it
+// is one that events may carry (see Event.Properties).
+func appendProperty(buf []byte, v any) ([]byte, bool) {
 	switch x := v.(type) {
 	case string:
-		return appendJSONString(buf, x)
+		buf = append(buf, '"')
+		buf, ok := appendStringBody(buf, x)
+		return append(buf, '"'), ok
 	case int:
-		return strconv.AppendInt(buf, int64(x), 10)
+		return strconv.AppendInt(buf, int64(x), 10), true
 	case int8:
-		return strconv.AppendInt(buf, int64(x), 10)
+		return strconv.AppendInt(buf, int64(x), 10), true
 	case int16:
-		return strconv.AppendInt(buf, int64(x), 10)
+		return strconv.AppendInt(buf, int64(x), 10), true
 	case int32:
-		return strconv.AppendInt(buf, int64(x), 10)
+		return strconv.AppendInt(buf, int64(x), 10), true
 	case int64:
-		return strconv.AppendInt(buf, x, 10)
+		return strconv.AppendInt(buf, x, 10), true
 	case uint:
-		return strconv.AppendUint(buf, uint64(x), 10)
+		return strconv.AppendUint(buf, uint64(x), 10), true
 	case uint8:
-		return strconv.AppendUint(buf, uint64(x), 10)
+		return strconv.AppendUint(buf, uint64(x), 10), true
 	case uint16:
-		return strconv.AppendUint(buf, uint64(x), 10)
+		return strconv.AppendUint(buf, uint64(x), 10), true
 	case uint32:
-		return strconv.AppendUint(buf, uint64(x), 10)
+		return strconv.AppendUint(buf, uint64(x), 10), true
 	case uint64:
-		return strconv.AppendUint(buf, x, 10)
+		return strconv.AppendUint(buf, x, 10), true
 	case float32:
-		return appendFloat(buf, float64(x), 32)
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return buf, false
+		}
+		return appendFloat(buf, f, 32), true
 	case float64:
-		return appendFloat(buf, x, 64)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return buf, false
+		}
+		return appendFloat(buf, x, 64), true
 	case json.Number:
-		return append(buf, x...)
+		if numlimit.Text(string(x)) != nil || !validJSONNumber(string(x)) {
+			return buf, false
+		}
+		return append(buf, x...), true
 	case decimal.Decimal:
-		return append(buf, x.String()...)
+		if numlimit.Decimal(x) != nil {
+			return buf, false
+		}
+		return append(buf, x.String()...), true
 	}
-	// Unreachable for validated events; null keeps the JSON well-formed.
-	return append(buf, "null"...)
+	return buf, false
 }
 
 // appendFloat writes a finite float the way encoding/json does: plain
@@ -123,11 +194,12 @@ func appendFloat(buf []byte, f float64, bits int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString writes s as a JSON string. Events are validated first, so
-// s is valid UTF-8; should invalid bytes reach it anyway they become U+FFFD,
-// as encoding/json does, so that the output is always valid JSON.
-func appendJSONString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
+// appendStringBody appends s as the inside of a JSON string, and reports
+// whether s is valid UTF-8. Invalid bytes are refused by validation, never
+// sent; they are written as U+FFFD, as encoding/json does, only so that the
+// output stays valid JSON for the caller to throw away.
+func appendStringBody(buf []byte, s string) ([]byte, bool) {
+	ok := true
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -155,6 +227,7 @@ func appendJSONString(buf []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			ok = false
 			buf = append(buf, s[start:i]...)
 			buf = append(buf, `\ufffd`...)
 			i++
@@ -171,8 +244,7 @@ func appendJSONString(buf []byte, s string) []byte {
 		}
 		i += size
 	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
+	return append(buf, s[start:]...), ok
 }
 
 // validJSONNumber checks the JSON number grammar:

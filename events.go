@@ -196,6 +196,14 @@ type idBuffer struct {
 
 // newEventID returns a random (version 4) UUID.
 func newEventID() string {
+	var b [36]byte
+	appendEventID(b[:0])
+	return string(b[:])
+}
+
+// appendEventID appends a random (version 4) UUID in its usual text form,
+// so that the Batcher can write an id straight into an event's JSON.
+func appendEventID(buf []byte) []byte {
 	b := eventIDs.Get().(*idBuffer)
 	if b.next == 0 || b.next+16 > len(b.buf) {
 		// crypto/rand.Read never fails on the platforms Go supports.
@@ -213,7 +221,13 @@ func newEventID() string {
 	eventIDs.Put(b)
 	id[6] = id[6]&0x0f | 0x40 // version 4
 	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
-	return id.String()
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			buf = append(buf, '-')
+		}
+		buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return buf
 }
 
 // IngestResult lists, by uniqueId, what Alguna accepted and refused.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +142,49 @@ func TestEventDecodeKeepsNumbersExact(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"a": json.Number("18446744073709551615"), "b": json.Number("0.1"), "c": json.Number("1e400")}, got.Properties)
 	require.Equal(t, string(payload), string(appendEvent(nil, &got)), "the event is sent again byte for byte")
+}
+
+// TestEncodeAgreesWithValidation checks that the Batcher's one-pass check
+// (encodeEvent) accepts exactly the events Event.problems accepts.
+func TestEncodeAgreesWithValidation(t *testing.T) {
+	base := guideEvent()
+	many := map[string]any{}
+	for i := range MaxEventProperties + 1 {
+		many[fmt.Sprintf("p%02d", i)] = i
+	}
+	edits := []func(e *Event){
+		func(*Event) {},
+		func(e *Event) { e.UniqueID = "" },
+		func(e *Event) { e.Timestamp = time.Time{} },
+		func(e *Event) { e.Account = "" },
+		func(e *Event) { e.EventName = "" },
+		func(e *Event) { e.UniqueID = strings.Repeat("é", MaxUniqueIDLength) },
+		func(e *Event) { e.UniqueID = strings.Repeat("é", MaxUniqueIDLength+1) },
+		func(e *Event) { e.UniqueID = strings.Repeat("x", MaxUniqueIDLength+1) },
+		func(e *Event) { e.UniqueID = "a\xffb" },
+		func(e *Event) { e.Account = "\xc3" },
+		func(e *Event) { e.EventName = "ok\x00ctl" },
+		func(e *Event) { e.Timestamp = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		func(e *Event) { e.Properties = many },
+		func(e *Event) { e.Properties = map[string]any{"": 1} },
+		func(e *Event) { e.Properties = map[string]any{"k\xff": 1} },
+		func(e *Event) { e.Properties = map[string]any{"k": "v\xff"} },
+		func(e *Event) { e.Properties = map[string]any{"k": true} },
+		func(e *Event) { e.Properties = map[string]any{"k": nil} },
+		func(e *Event) { e.Properties = map[string]any{"k": []int{1}} },
+		func(e *Event) { e.Properties = map[string]any{"k": math.NaN()} },
+		func(e *Event) { e.Properties = map[string]any{"k": float32(math.Inf(1))} },
+		func(e *Event) { e.Properties = map[string]any{"k": json.Number("1e")} },
+		func(e *Event) { e.Properties = map[string]any{"k": json.Number("1e401")} },
+		func(e *Event) { e.Properties = map[string]any{"k": decimal.New(1, 200)} },
+		func(e *Event) { e.Properties = map[string]any{"k": decimal.New(1, 20)} },
+		func(e *Event) { e.Properties = map[string]any{"k": uint8(7), "l": int16(-3), "m": 1.5, "n": "x"} },
+	}
+	for i, edit := range edits {
+		e := base
+		e.Properties = maps.Clone(base.Properties)
+		edit(&e)
+		_, ok := appendValidEvent(nil, &e, time.Now())
+		require.Equal(t, len(e.problems()) == 0, ok, "case %d: problems %v", i, e.problems())
+	}
 }
