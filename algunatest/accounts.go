@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/mail"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -241,13 +240,6 @@ func (s *Server) updateAccount(r *http.Request, body []byte) (int, any) {
 	return http.StatusOK, a.json()
 }
 
-// Page sizes: Alguna offers 5, 10, 25, 50 and 100 and cuts larger limits to
-// 100; the fake takes any limit from 1 and cuts it the same way.
-const (
-	defaultPageLimit = 10
-	maxPageLimit     = 100
-)
-
 type accountList struct {
 	PageCount int           `json:"pageCount"`
 	Data      []accountJSON `json:"data"`
@@ -256,78 +248,34 @@ type accountList struct {
 // listAccounts is GET /accounts?page=&limit=&sort=field:asc|desc.
 func (s *Server) listAccounts(r *http.Request, _ []byte) (int, any) {
 	q := r.URL.Query()
-	page, err := positiveParam(q.Get("page"), 1)
-	if err != "" {
-		return fail(http.StatusBadRequest, "page %s", err)
+	pq, err := parsePageQuery(q)
+	if err != nil {
+		return fail(http.StatusBadRequest, "%v", err)
 	}
-	limit, err := positiveParam(q.Get("limit"), defaultPageLimit)
-	if err != "" {
-		return fail(http.StatusBadRequest, "limit %s", err)
-	}
-	limit = min(limit, maxPageLimit)
-	less, err := accountOrder(q.Get("sort"))
-	if err != "" {
-		return fail(http.StatusBadRequest, "%s", err)
+	less, err := sortOrder(q.Get("sort"), "createdAt:asc", accountSortFields, "createdAt, updatedAt, name, email, id")
+	if err != nil {
+		return fail(http.StatusBadRequest, "%v", err)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	all := slices.Clone(s.st.accountOrder)
 	slices.SortStableFunc(all, less)
-	out := accountList{PageCount: ceilDiv(len(all), limit), Data: []accountJSON{}}
-	start := (page - 1) * limit
-	if start < len(all) {
-		for _, a := range all[start:min(start+limit, len(all))] {
-			out.Data = append(out.Data, a.json())
-		}
+	out := accountList{PageCount: pq.pageCount(len(all)), Data: []accountJSON{}}
+	for _, a := range pageOf(all, pq) {
+		out.Data = append(out.Data, a.json())
 	}
 	return http.StatusOK, out
 }
 
-// positiveParam parses an optional positive integer query parameter.
-func positiveParam(v string, def int) (int, string) {
-	if v == "" {
-		return def, ""
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, "must be a positive integer, got " + strconv.Quote(v)
-	}
-	return n, ""
-}
-
-// accountOrder turns "field:asc|desc" into a comparison; the default is the
-// order accounts were created in.
-func accountOrder(sort string) (func(a, b *account) int, string) {
-	if sort == "" {
-		sort = "createdAt:asc"
-	}
-	field, dir, _ := strings.Cut(sort, ":")
-	if dir == "" {
-		dir = "asc"
-	}
-	var by func(a, b *account) int
-	switch field {
-	case "createdAt":
-		by = func(a, b *account) int { return cmp.Compare(a.seq, b.seq) }
-	case "updatedAt":
-		by = func(a, b *account) int { return a.updatedAt.Compare(b.updatedAt) }
-	case "name":
-		by = func(a, b *account) int { return cmp.Compare(a.name, b.name) }
-	case "email":
-		by = func(a, b *account) int { return cmp.Compare(a.email, b.email) }
-	case "id":
-		by = func(a, b *account) int { return cmp.Compare(a.id, b.id) }
-	default:
-		return nil, "sort field must be one of createdAt, updatedAt, name, email, id; got " + strconv.Quote(field)
-	}
-	switch dir {
-	case "asc":
-		return by, ""
-	case "desc":
-		return func(a, b *account) int { return by(b, a) }, ""
-	}
-	return nil, "sort direction must be asc or desc; got " + strconv.Quote(dir)
+// accountSortFields are what GET /accounts sorts by; createdAt is the
+// order accounts were created in, which also breaks ties of equal times.
+var accountSortFields = map[string]func(a, b *account) int{
+	"createdAt": func(a, b *account) int { return cmp.Compare(a.seq, b.seq) },
+	"updatedAt": func(a, b *account) int { return a.updatedAt.Compare(b.updatedAt) },
+	"name":      func(a, b *account) int { return cmp.Compare(a.name, b.name) },
+	"email":     func(a, b *account) int { return cmp.Compare(a.email, b.email) },
+	"id":        func(a, b *account) int { return cmp.Compare(a.id, b.id) },
 }
 
 type lookupResult struct {
