@@ -60,6 +60,9 @@ func (f CheckoutFlow) normalize() (CheckoutFlow, error) {
 	if !f.Amount.IsPositive() {
 		return f, fmt.Errorf("checkout flow %s: amount must be positive", f.ID)
 	}
+	if err := checkConfigDecimal("checkout flow "+f.ID+": amount", f.Amount); err != nil {
+		return f, err
+	}
 	if f.Currency == "" {
 		f.Currency = defaultCurrency
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/alguna/alguna-go"
+	"github.com/alguna/alguna-go/internal/numlimit"
 )
 
 // ledger is an account's credits of one type. Usage is taken from grants in
@@ -161,11 +162,18 @@ func (s *Server) grantCredits(r *http.Request, body []byte) (int, any) {
 	if len(req.Amount) == 0 || string(req.Amount) == "null" {
 		return fail(http.StatusBadRequest, "amount is required")
 	}
-	var amount decimal.Decimal
 	// The guide sends the amount as a string ("50"); a bare number is
 	// accepted too, as decimal's decoder does.
-	if err := amount.UnmarshalJSON(req.Amount); err != nil {
-		return fail(http.StatusBadRequest, "amount must be a decimal number such as \"50\", got %s", req.Amount)
+	text, err := jsonDecimalText(req.Amount)
+	if err != nil {
+		return fail(http.StatusBadRequest, "amount must be a decimal number such as \"50\", got %s", quoteShort(string(req.Amount)))
+	}
+	if err := numlimit.Text(text); err != nil {
+		return fail(http.StatusBadRequest, "amount: %v", err)
+	}
+	amount, err := decimal.NewFromString(text)
+	if err != nil {
+		return fail(http.StatusBadRequest, "amount must be a decimal number such as \"50\", got %s", quoteShort(string(req.Amount)))
 	}
 	if !amount.IsPositive() {
 		return fail(http.StatusUnprocessableEntity, "amount must be greater than zero, got %s", amount)
@@ -255,9 +263,12 @@ func (s *Server) creditAvailability(r *http.Request, _ []byte) (int, any) {
 	if raw == "" {
 		return fail(http.StatusBadRequest, "required is required")
 	}
+	if err := numlimit.Text(raw); err != nil {
+		return fail(http.StatusBadRequest, "required: %v", err)
+	}
 	required, err := decimal.NewFromString(raw)
 	if err != nil || required.IsNegative() {
-		return fail(http.StatusBadRequest, "required must be a non-negative decimal number, got %q", raw)
+		return fail(http.StatusBadRequest, "required must be a non-negative decimal number, got %s", quoteShort(raw))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

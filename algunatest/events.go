@@ -174,6 +174,9 @@ func parseEvent(raw json.RawMessage, now time.Time, ev *storedEvent) error {
 		default:
 			return fmt.Errorf("property %q is nested; properties must be flat, with string or number values", k)
 		}
+		if err := checkPropertyNumber(v); err != nil {
+			return fmt.Errorf("property %q: %w", k, err)
+		}
 	}
 	*ev = storedEvent{
 		uniqueID:   *req.UniqueID,
@@ -209,7 +212,9 @@ func propertyNumber(v any) (decimal.Decimal, bool) {
 	default:
 		return decimal.Decimal{}, false
 	}
-	d, err := decimal.NewFromString(text)
+	// Every number was bounded when its event arrived; parseDecimal bounds
+	// it again so that no path can reach unbounded arithmetic.
+	d, err := parseDecimal(text)
 	return d, err == nil
 }
 
