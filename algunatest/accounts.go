@@ -75,7 +75,7 @@ func (s *Server) aliasConflictLocked(alias string, self *account) (int, any, boo
 	if other == nil || other == self {
 		return 0, nil, false
 	}
-	status, body := fail(http.StatusUnprocessableEntity, "alias %q is already used by account %s", alias, other.id)
+	status, body := failCode(http.StatusUnprocessableEntity, codeAliasTaken, "alias %q is already used by account %s", alias, other.id)
 	return status, body, true
 }
 

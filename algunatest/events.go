@@ -50,8 +50,12 @@ type ingestResult struct {
 // event is malformed, so that nothing is half-ingested; an event naming an
 // account that does not exist is not malformed, and lands in "failed" the way
 // Alguna reports per-event failures.
-func (s *Server) ingestEvents(_ *http.Request, body []byte) (int, any) {
-	raws, err := splitEvents(body)
+func (s *Server) ingestEvents(r *http.Request, body []byte) (int, any) {
+	split, ok := r.Context().Value(splitEventsKey{}).(splitResult)
+	if !ok {
+		split = splitEventsOnce(body)
+	}
+	raws, err := split.raws, split.err
 	if err != nil {
 		return fail(http.StatusBadRequest, "%v", err)
 	}
@@ -89,6 +93,24 @@ func (s *Server) ingestEvents(_ *http.Request, body []byte) (int, any) {
 		s.meterLocked(a, ev, now)
 	}
 	return http.StatusOK, out
+}
+
+// splitResult is a POST /events body split into its events. The API
+// middleware splits it once, to count the events for the rate limit and the
+// request log, and hands the result to the handler in the request's context.
+type splitResult struct {
+	raws []json.RawMessage
+	err  error
+}
+
+type splitEventsKey struct{}
+
+func splitEventsOnce(body []byte) splitResult {
+	raws, err := splitEvents(body)
+	if err != nil {
+		raws = nil
+	}
+	return splitResult{raws: raws, err: err}
 }
 
 // splitEvents accepts the shapes events arrive in: a JSON array (what the

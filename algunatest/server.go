@@ -48,6 +48,18 @@ type Server struct {
 	cancelSend      context.CancelFunc
 	workers         sync.WaitGroup
 
+	// limitMu guards the rate limit's buckets.
+	limitMu sync.Mutex
+	events  bucket
+	reqs    bucket
+
+	// logMu guards the request log and the recovered panics. It is not mu,
+	// so that recovering from a panic raised while mu was held cannot
+	// deadlock.
+	logMu    sync.Mutex
+	requests []Request
+	panics   []Panic
+
 	mu sync.Mutex // guards everything below
 	st state
 }
@@ -98,6 +110,7 @@ type config struct {
 	clock         func() time.Time
 	metrics       []Metric
 	endpoints     []*webhookEndpoint
+	rateLimit     RateLimit
 }
 
 // Option configures a Server. NewServer panics on a bad one, because a fake
@@ -301,6 +314,9 @@ func Start(opts ...Option) (*Server, error) {
 		IdleConnTimeout:     30 * time.Second,
 	}
 	s.sendCtx, s.cancelSend = context.WithCancel(context.Background())
+	now := cfg.clock()
+	s.events = newBucket(cfg.rateLimit.EventsPerSecond, now)
+	s.reqs = newBucket(cfg.rateLimit.RequestsPerSecond, now)
 	s.st = state{
 		fresh:      make(map[net.Conn]struct{}),
 		accounts:   make(map[string]*account),
