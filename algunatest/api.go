@@ -130,6 +130,12 @@ func (s *Server) routes() http.Handler {
 	api(http.MethodPost, "/customer-session/checkout", s.createCheckoutSession)
 	api(http.MethodPost, "/events", s.ingestEvents)
 	api(http.MethodPost, "/portal/customer-session/customer-portal", s.createPortalSession)
+	api(http.MethodGet, "/subscriptions", s.listSubscriptions)
+	api(http.MethodGet, "/subscriptions/{id}", s.getSubscription)
+	api(http.MethodGet, "/invoices", s.listInvoices)
+	api(http.MethodGet, "/invoices/{id}", s.getInvoice)
+	api(http.MethodGet, "/plans", s.listPlans)
+	api(http.MethodGet, "/plans/{id}", s.getPlan)
 
 	// Hosted pages: what a browser sees. No API key, no injected faults.
 	mux.HandleFunc("GET /checkout", s.checkoutFlowPage)

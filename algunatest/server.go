@@ -76,11 +76,18 @@ type state struct {
 	accountOrder []*account // creation order, the default list order
 	aliases      map[string]*account
 
+	subscriptions     map[string]*subscription
+	subscriptionOrder []*subscription
+	invoices          map[string]*invoice
+	invoiceOrder      []*invoice
+
 	events     []storedEvent
 	seenEvents map[string]struct{}
 	meters     map[string][]*meter // by event name
 
 	flows         map[string]CheckoutFlow
+	plans         map[string]*Plan
+	planOrder     []string // the catalogue's order
 	checkouts     map[string]*checkoutSession
 	checkoutOrder []*checkoutSession
 	portals       map[string]*portalSession
@@ -104,6 +111,7 @@ type config struct {
 	apiKey        string
 	webhookSecret string
 	flows         []CheckoutFlow
+	plans         []Plan
 	portalTTL     time.Duration
 	retrySchedule []time.Duration
 	sendTimeout   time.Duration
@@ -248,6 +256,7 @@ func Start(opts ...Option) (*Server, error) {
 	cfg := config{
 		addr:          "127.0.0.1:0",
 		flows:         []CheckoutFlow{defaultFlow()},
+		plans:         []Plan{defaultPlan()},
 		portalTTL:     time.Hour,
 		retrySchedule: []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 500 * time.Millisecond},
 		sendTimeout:   10 * time.Second,
@@ -261,6 +270,11 @@ func Start(opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("algunatest: %w", err)
 		}
 	}
+	flows, plans, err := resolveFlows(cfg.flows, cfg.plans)
+	if err != nil {
+		return nil, fmt.Errorf("algunatest: %w", err)
+	}
+	cfg.flows, cfg.plans = flows, plans
 	if cfg.apiKey == "" {
 		cfg.apiKey = "sk_test_" + randomToken(24)
 	}
@@ -318,19 +332,25 @@ func Start(opts ...Option) (*Server, error) {
 	s.events = newBucket(cfg.rateLimit.EventsPerSecond, now)
 	s.reqs = newBucket(cfg.rateLimit.RequestsPerSecond, now)
 	s.st = state{
-		fresh:      make(map[net.Conn]struct{}),
-		accounts:   make(map[string]*account),
-		aliases:    make(map[string]*account),
-		seenEvents: make(map[string]struct{}),
-		meters:     make(map[string][]*meter),
-		flows:      make(map[string]CheckoutFlow),
-		checkouts:  make(map[string]*checkoutSession),
-		portals:    make(map[string]*portalSession),
-		queues:     make(map[queueKey]*deliveryQueue),
-		idem:       make(map[string]*idemEntry),
+		fresh:         make(map[net.Conn]struct{}),
+		accounts:      make(map[string]*account),
+		aliases:       make(map[string]*account),
+		seenEvents:    make(map[string]struct{}),
+		meters:        make(map[string][]*meter),
+		flows:         make(map[string]CheckoutFlow),
+		plans:         make(map[string]*Plan),
+		subscriptions: make(map[string]*subscription),
+		invoices:      make(map[string]*invoice),
+		checkouts:     make(map[string]*checkoutSession),
+		portals:       make(map[string]*portalSession),
+		queues:        make(map[queueKey]*deliveryQueue),
+		idem:          make(map[string]*idemEntry),
 	}
 	for _, f := range cfg.flows {
 		s.st.flows[f.ID] = f
+	}
+	for _, p := range cfg.plans {
+		s.putPlanLocked(p) // no other goroutine can see s yet
 	}
 	for _, m := range cfg.metrics {
 		s.setMetricLocked(m) // no other goroutine can see s yet
@@ -416,9 +436,14 @@ func formatAmount(d decimal.Decimal) string {
 	return d.String()
 }
 
-// formatMoney writes a price with cents ("49.00").
+// formatMoney writes a price with cents ("49.00"), and with the digits
+// past the cents that a sub-cent price has ("0.002"): rounding a price
+// would state another one.
 func formatMoney(d decimal.Decimal) string {
-	return d.StringFixed(2)
+	if d.Equal(d.Round(2)) {
+		return d.StringFixed(2)
+	}
+	return d.String()
 }
 
 // newID returns a fresh object id such as "acc_k3j5p2x7q9m4d8h6".

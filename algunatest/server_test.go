@@ -140,7 +140,7 @@ func TestEveryAPIEndpointNeedsTheKey(t *testing.T) {
 
 func TestUnknownRoutesAnswerJSON(t *testing.T) {
 	s := newServer(t)
-	requireError(t, call(t, s, http.MethodGet, "/invoices", nil), http.StatusNotFound, "no such endpoint: GET /invoices")
+	requireError(t, call(t, s, http.MethodGet, "/refunds", nil), http.StatusNotFound, "no such endpoint: GET /refunds")
 	requireError(t, call(t, s, http.MethodDelete, "/accounts/acc_x", nil), http.StatusMethodNotAllowed, "DELETE is not allowed")
 	requireError(t, call(t, s, http.MethodPut, "/events", "[]"), http.StatusMethodNotAllowed, "PUT is not allowed on /events")
 }
