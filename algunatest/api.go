@@ -134,6 +134,8 @@ func (s *Server) routes() http.Handler {
 	api(http.MethodGet, "/subscriptions/{id}", s.getSubscription)
 	api(http.MethodGet, "/invoices", s.listInvoices)
 	api(http.MethodGet, "/invoices/{id}", s.getInvoice)
+	api(http.MethodGet, "/credit-grants", s.listGrants)
+	api(http.MethodGet, "/credit-grants/{id}", s.getGrant)
 	api(http.MethodGet, "/plans", s.listPlans)
 	api(http.MethodGet, "/plans/{id}", s.getPlan)
 

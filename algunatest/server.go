@@ -80,6 +80,8 @@ type state struct {
 	subscriptionOrder []*subscription
 	invoices          map[string]*invoice
 	invoiceOrder      []*invoice
+	grants            map[string]*grant
+	grantOrder        []*grant
 
 	events     []storedEvent
 	seenEvents map[string]struct{}
@@ -341,6 +343,7 @@ func Start(opts ...Option) (*Server, error) {
 		plans:         make(map[string]*Plan),
 		subscriptions: make(map[string]*subscription),
 		invoices:      make(map[string]*invoice),
+		grants:        make(map[string]*grant),
 		checkouts:     make(map[string]*checkoutSession),
 		portals:       make(map[string]*portalSession),
 		queues:        make(map[queueKey]*deliveryQueue),

@@ -131,6 +131,14 @@ func TestEveryAPIEndpointNeedsTheKey(t *testing.T) {
 		{http.MethodPost, "/customer-session/checkout"},
 		{http.MethodPost, "/events"},
 		{http.MethodPost, "/portal/customer-session/customer-portal"},
+		{http.MethodGet, "/subscriptions"},
+		{http.MethodGet, "/subscriptions/sub_x"},
+		{http.MethodGet, "/invoices"},
+		{http.MethodGet, "/invoices/inv_x"},
+		{http.MethodGet, "/plans"},
+		{http.MethodGet, "/plans/plan_pro"},
+		{http.MethodGet, "/credit-grants"},
+		{http.MethodGet, "/credit-grants/cgr_x"},
 	}
 	for _, e := range endpoints {
 		r := call(t, s, e.method, e.path, "{}", "Authorization", "")
