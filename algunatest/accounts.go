@@ -440,7 +440,7 @@ func (s *Server) getAccount(r *http.Request, _ []byte) (int, any) {
 }
 
 func accountNotFound(id string) (int, any) {
-	return fail(http.StatusNotFound, "account %s not found", id)
+	return fail(http.StatusNotFound, "account %s not found", shorten(id))
 }
 
 type accountUpdateRequest struct {
@@ -592,7 +592,7 @@ func (s *Server) lookupAccount(r *http.Request, _ []byte) (int, any) {
 	defer s.mu.Unlock()
 	a := s.resolveLocked(alias)
 	if a == nil {
-		return fail(http.StatusNotFound, "no account has the alias %q", alias)
+		return fail(http.StatusNotFound, "no account has the alias %s", quoteShort(alias))
 	}
 	return http.StatusOK, lookupResult{AccountID: a.id}
 }

@@ -50,7 +50,6 @@ const (
 	codeAliasTaken           = "alias_taken"
 	codeIdempotencyKeyReused = "idempotency_key_reused"
 	codeIdempotencyKeyInUse  = "idempotency_key_in_use"
-	codeActiveSubscription   = "subscription_active"
 )
 
 // errorCode is the code of an error answer that has no more particular one.

@@ -396,13 +396,13 @@ func (s *Server) checkoutFlowPage(w http.ResponseWriter, r *http.Request) {
 	flow, ok := s.st.flows[flowID]
 	if !ok {
 		s.mu.Unlock()
-		s.renderMessage(w, http.StatusNotFound, "Checkout flow not found", fmt.Sprintf("There is no checkout flow %q.", flowID))
+		s.renderMessage(w, http.StatusNotFound, "Checkout flow not found", fmt.Sprintf("There is no checkout flow %s.", quoteShort(flowID)))
 		return
 	}
 	a := s.resolveLocked(accountID)
 	if a == nil {
 		s.mu.Unlock()
-		s.renderMessage(w, http.StatusNotFound, "Account not found", fmt.Sprintf("There is no account %q.", accountID))
+		s.renderMessage(w, http.StatusNotFound, "Account not found", fmt.Sprintf("There is no account %s.", quoteShort(accountID)))
 		return
 	}
 	if sub := a.currentSubscription(); sub != nil {

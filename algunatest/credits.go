@@ -348,7 +348,7 @@ func (s *Server) getGrant(r *http.Request, _ []byte) (int, any) {
 	defer s.mu.Unlock()
 	g, ok := s.st.grants[id]
 	if !ok {
-		return fail(http.StatusNotFound, "credit grant %s not found", id)
+		return fail(http.StatusNotFound, "credit grant %s not found", shorten(id))
 	}
 	return http.StatusOK, g.refJSON(s.now())
 }

@@ -209,7 +209,7 @@ func (s *Server) getInvoice(r *http.Request, _ []byte) (int, any) {
 	defer s.mu.Unlock()
 	inv, ok := s.st.invoices[id]
 	if !ok {
-		return fail(http.StatusNotFound, "invoice %s not found", id)
+		return fail(http.StatusNotFound, "invoice %s not found", shorten(id))
 	}
 	return http.StatusOK, inv.detailJSON()
 }

@@ -77,15 +77,32 @@ func pageOf[T any](items []T, p pageQuery) []T {
 // quoteShort quotes a value for an error detail, cut short so that a
 // megabyte of query string does not come back in the answer.
 func quoteShort(v string) string {
+	if cut, ok := cutShort(v); ok {
+		return strconv.Quote(cut) + "…"
+	}
+	return strconv.Quote(v)
+}
+
+// shorten is quoteShort for values shown unquoted, such as ids.
+func shorten(v string) string {
+	if cut, ok := cutShort(v); ok {
+		return cut + "…"
+	}
+	return v
+}
+
+// cutShort cuts v at a rune boundary near maxShown bytes, reporting whether
+// it had to.
+func cutShort(v string) (string, bool) {
 	const maxShown = 64
 	if len(v) <= maxShown {
-		return strconv.Quote(v)
+		return v, false
 	}
 	cut := maxShown
 	for cut > 0 && !isRuneStart(v[cut]) {
 		cut--
 	}
-	return strconv.Quote(v[:cut]) + "…"
+	return v[:cut], true
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

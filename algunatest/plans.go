@@ -291,7 +291,7 @@ func (s *Server) getPlan(r *http.Request, _ []byte) (int, any) {
 	defer s.mu.Unlock()
 	p, ok := s.st.plans[id]
 	if !ok {
-		return fail(http.StatusNotFound, "plan %s not found", id)
+		return fail(http.StatusNotFound, "plan %s not found", shorten(id))
 	}
 	return http.StatusOK, p.json()
 }

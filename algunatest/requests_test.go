@@ -261,3 +261,26 @@ func TestRequestLog(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, last.Status)
 	require.Equal(t, 3*time.Second, last.RetryAfter)
 }
+
+// A detail echoes what was sent only in part, so that a megabyte of input
+// does not come back in the answer.
+func TestErrorDetailsEchoLittle(t *testing.T) {
+	s := newServer(t)
+	long := strings.Repeat("é", 5000)
+	for _, path := range []string{
+		"/accounts/acc_" + long,
+		"/account-lookup?alias=" + long,
+		"/subscriptions?status=" + long,
+		"/invoices?sort=" + long,
+		"/credit-grants?page=" + long,
+		"/plans/" + long,
+	} {
+		r := call(t, s, http.MethodGet, path, nil)
+		label := path[:20]
+		require.GreaterOrEqual(t, r.status, 400, label)
+		detail := decode[obj](t, r)["detail"].(string)
+		require.Less(t, len(detail), 200, label)
+		require.Contains(t, detail, "é", label)
+		require.Contains(t, detail, "…", label)
+	}
+}

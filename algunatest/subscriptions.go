@@ -158,7 +158,7 @@ func (s *Server) getSubscription(r *http.Request, _ []byte) (int, any) {
 	defer s.mu.Unlock()
 	sub, ok := s.st.subscriptions[id]
 	if !ok {
-		return fail(http.StatusNotFound, "subscription %s not found", id)
+		return fail(http.StatusNotFound, "subscription %s not found", shorten(id))
 	}
 	return http.StatusOK, sub.json()
 }
