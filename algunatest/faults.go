@@ -125,6 +125,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, rec *Reques
 		writeError(w, http.StatusTooManyRequests, codeRateLimited, "rate limit exceeded (injected by algunatest)")
 		return true
 	case faultReset:
+		logUnanswered(w)
 		resetConnection(w)
 		return true
 	}

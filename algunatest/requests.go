@@ -35,7 +35,8 @@ type Request struct {
 }
 
 // Requests returns every API request the server has answered (hosted pages
-// are not API requests), in the order they finished. Like Events and
+// are not API requests), in the order their answers started; a request is
+// in the log before any of its answer reaches the client. Like Events and
 // Deliveries, the log is kept whole for the server's life: a test suite's
 // volume of requests fits in memory easily.
 func (s *Server) Requests() []Request {
@@ -66,24 +67,29 @@ func (s *Server) Panics() []Panic {
 }
 
 // statusWriter remembers what was answered, for the request log and for
-// knowing whether a panic can still be answered with a 500.
+// knowing whether a panic can still be answered with a 500. It logs an API
+// request as its status is written, before any of the answer reaches the
+// client, so that a test reading Requests after its call returns finds it.
 type statusWriter struct {
 	http.ResponseWriter
+	s      *Server
 	status int
 	api    bool // an API request, for the log
+	logged bool
 	rec    Request
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
+		w.log()
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -91,6 +97,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection, which a reset
 // fault hijacks.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// log adds an API request to the log, once, with the status answered so
+// far: 0 when none was.
+func (w *statusWriter) log() {
+	if !w.api || w.logged {
+		return
+	}
+	w.logged = true
+	rec := w.rec
+	rec.Status = w.status
+	w.s.logMu.Lock()
+	w.s.requests = append(w.s.requests, rec)
+	w.s.logMu.Unlock()
+}
 
 // markAPI records that the request is an API request and returns its log
 // entry to fill in; nil when w is not the server's (a handler called
@@ -104,13 +124,21 @@ func markAPI(w http.ResponseWriter) *Request {
 	return &sw.rec
 }
 
+// logUnanswered logs a request that will get no answer at all, before its
+// connection is dropped.
+func logUnanswered(w http.ResponseWriter) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.log()
+	}
+}
+
 // observe is the outermost handler: it gives every answer an X-Request-Id,
 // logs API requests, and turns a panic in any handler into a 500 JSON
 // answer instead of a dropped connection. It takes logMu, never mu, so that
 // a panic raised while mu was held cannot deadlock the recovery.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, rec: Request{
+		sw := &statusWriter{ResponseWriter: w, s: s, rec: Request{
 			ID:     newID("req"),
 			Method: r.Method,
 			Path:   r.URL.Path,
@@ -122,34 +150,22 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if p != nil {
 				if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					// A deliberate drop (a reset fault): not a bug.
-					s.logRequest(sw)
+					sw.log()
 					panic(p)
 				}
 				s.recordPanic(sw, p)
 				if sw.status != 0 {
 					// Part of an answer is out; all that is left is to
 					// end the connection so the client sees it is cut.
-					s.logRequest(sw)
 					panic(http.ErrAbortHandler)
 				}
 				writeError(sw, http.StatusInternalServerError, codeInternalError,
 					fmt.Sprintf("algunatest: internal error: %v", p))
 			}
-			s.logRequest(sw)
+			sw.log() // a request that was never answered
 		}()
 		next.ServeHTTP(sw, r)
 	})
-}
-
-func (s *Server) logRequest(sw *statusWriter) {
-	if !sw.api {
-		return
-	}
-	rec := sw.rec
-	rec.Status = sw.status
-	s.logMu.Lock()
-	s.requests = append(s.requests, rec)
-	s.logMu.Unlock()
 }
 
 func (s *Server) recordPanic(sw *statusWriter, p any) {
