@@ -19,9 +19,11 @@ import (
 
 // Server is a running fake of the Alguna API and its hosted pages.
 //
-// All of its state lives behind one mutex. Handlers take it for the few
-// microseconds a state change needs and never while doing network I/O: webhook
-// sends, page rendering and response writing all happen outside it.
+// What it remembers of Alguna's objects lives behind one mutex (the rate
+// limit's buckets and the request log have small locks of their own).
+// Handlers take it for the few microseconds a state change needs and never
+// while doing network I/O: webhook sends, page rendering and response
+// writing all happen outside it.
 type Server struct {
 	// URL is the base URL of the API and of the hosted pages, such as
 	// "http://127.0.0.1:39215", with no trailing slash.
