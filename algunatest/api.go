@@ -378,6 +378,11 @@ func decodeJSON(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			// A number the field's integer type cannot hold: the error
+			// carries the number's text, which may be a megabyte long.
+			if n, ok := strings.CutPrefix(typeErr.Value, "number "); ok {
+				return fmt.Errorf("%s must be a whole number within range, got %s", typeErr.Field, shorten(n))
+			}
 			return fmt.Errorf("%s must not be a JSON %s", typeErr.Field, typeErr.Value)
 		}
 		return fmt.Errorf("request body is not valid JSON: %w", err)

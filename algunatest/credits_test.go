@@ -62,6 +62,8 @@ func TestGrantValidation(t *testing.T) {
 		{"missing amount", id, obj{"creditType": "units"}, http.StatusBadRequest, "amount is required"},
 		{"bad type", id, obj{"creditType": "coins", "amount": "5"}, http.StatusBadRequest, `creditType must be "units" or "monetary"`},
 		{"missing type", id, obj{"amount": "5"}, http.StatusBadRequest, "creditType must be"},
+		{"priority too large", id, obj{"creditType": "units", "amount": "5", "priority": 1e300}, http.StatusBadRequest, "priority must be a whole number within range, got 1e+300"},
+		{"fractional priority", id, obj{"creditType": "units", "amount": "5", "priority": 1.5}, http.StatusBadRequest, "priority must be a whole number within range, got 1.5"},
 		{"monetary without currency", id, obj{"creditType": "monetary", "amount": "5"}, http.StatusUnprocessableEntity, "a monetary grant needs a currency"},
 		{"bad currency", id, obj{"creditType": "monetary", "amount": "5", "currency": "dollars"}, http.StatusBadRequest, "currency must be a three-letter ISO 4217 code"},
 		{"expired", id, obj{"creditType": "units", "amount": "5", "expiresAt": "2025-03-02T00:00:00Z"}, http.StatusBadRequest, "expiresAt must be in the future"},
