@@ -118,6 +118,10 @@ func TestListAccounts(t *testing.T) {
 		{"?limit=5&sort=name:asc", 2, []string{"Account A", "Account B", "Account C", "Account D", "Account E"}},
 		{"?limit=2&page=2&sort=createdAt:desc", 4, []string{"Account C", "Account D"}},
 		{"?limit=500", 1, []string{"Account G", "Account F", "Account E", "Account D", "Account C", "Account B", "Account A"}},
+		// Far past the end is an empty page, never an overflow.
+		{"?page=9223372036854775807", 1, nil},
+		{"?page=9223372036854775807&limit=100", 1, nil},
+		{"?page=4611686018427387905&limit=2", 4, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -131,6 +135,9 @@ func TestListAccounts(t *testing.T) {
 
 	for _, bad := range []struct{ query, detail string }{
 		{"?page=0", "page must be a positive integer"},
+		{"?page=-1", "page must be a positive integer"},
+		{"?page=99999999999999999999", "page must be a positive integer"},
+		{"?limit=99999999999999999999", "limit must be a positive integer"},
 		{"?limit=x", "limit must be a positive integer"},
 		{"?sort=color:asc", "sort field must be one of"},
 		{"?sort=name:up", "sort direction must be asc or desc"},

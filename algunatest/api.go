@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,15 +27,78 @@ const maxIdempotencyKeyLen = 255
 // middleware can record the answer for idempotent replay.
 type apiHandler func(r *http.Request, body []byte) (int, any)
 
-// apiError is Alguna's documented error body.
+// apiError is Alguna's documented error body, with the machine-readable
+// code the SDK's Error.Code reads.
 type apiError struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+// Error codes. Most follow from the status (errorCode); the few that name a
+// more particular condition are given where it is detected.
+const (
+	codeValidationFailed     = "validation_failed"
+	codeUnauthorized         = "unauthorized"
+	codeNotFound             = "not_found"
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeConflict             = "conflict"
+	codeRequestTooLarge      = "request_too_large"
+	codeUnprocessable        = "unprocessable_entity"
+	codeRateLimited          = "rate_limited"
+	codeInternalError        = "internal_error"
+	codeAliasTaken           = "alias_taken"
+	codeIdempotencyKeyReused = "idempotency_key_reused"
+	codeIdempotencyKeyInUse  = "idempotency_key_in_use"
+)
+
+// errorCode is the code of an error answer that has no more particular one.
+func errorCode(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return codeValidationFailed
+	case http.StatusUnauthorized:
+		return codeUnauthorized
+	case http.StatusNotFound:
+		return codeNotFound
+	case http.StatusMethodNotAllowed:
+		return codeMethodNotAllowed
+	case http.StatusConflict:
+		return codeConflict
+	case http.StatusRequestEntityTooLarge:
+		return codeRequestTooLarge
+	case http.StatusUnprocessableEntity:
+		return codeUnprocessable
+	case http.StatusTooManyRequests:
+		return codeRateLimited
+	}
+	if status >= 500 {
+		return codeInternalError
+	}
+	return "error"
+}
+
+func newAPIError(status int, code, detail string) apiError {
+	if code == "" {
+		code = errorCode(status)
+	}
+	return apiError{Status: status, Detail: detail, Code: code}
 }
 
 // fail is the return value of a handler that refuses a request.
 func fail(status int, format string, args ...any) (int, any) {
-	return status, apiError{Status: status, Detail: fmt.Sprintf(format, args...)}
+	return status, newAPIError(status, "", fmt.Sprintf(format, args...))
+}
+
+// failCode is fail with a code more particular than the status's.
+func failCode(status int, code, format string, args ...any) (int, any) {
+	return status, newAPIError(status, code, fmt.Sprintf(format, args...))
+}
+
+// writeError writes an error answer outside a handler (authentication,
+// routing, limits).
+func writeError(w http.ResponseWriter, status int, code, detail string) {
+	writeJSON(w, status, newAPIError(status, code, detail))
 }
 
 func (s *Server) routes() http.Handler {
@@ -48,10 +112,8 @@ func (s *Server) routes() http.Handler {
 			// only answers the methods the API does not have, and does so in
 			// JSON rather than the mux's plain text.
 			mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-				writeJSON(w, http.StatusMethodNotAllowed, apiError{
-					Status: http.StatusMethodNotAllowed,
-					Detail: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path),
-				})
+				markAPI(w)
+				writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path))
 			})
 		}
 	}
@@ -67,6 +129,14 @@ func (s *Server) routes() http.Handler {
 	api(http.MethodPost, "/customer-session/checkout", s.createCheckoutSession)
 	api(http.MethodPost, "/events", s.ingestEvents)
 	api(http.MethodPost, "/portal/customer-session/customer-portal", s.createPortalSession)
+	api(http.MethodGet, "/subscriptions", s.listSubscriptions)
+	api(http.MethodGet, "/subscriptions/{id}", s.getSubscription)
+	api(http.MethodGet, "/invoices", s.listInvoices)
+	api(http.MethodGet, "/invoices/{id}", s.getInvoice)
+	api(http.MethodGet, "/credit-grants", s.listGrants)
+	api(http.MethodGet, "/credit-grants/{id}", s.getGrant)
+	api(http.MethodGet, "/plans", s.listPlans)
+	api(http.MethodGet, "/plans/{id}", s.getPlan)
 
 	// Hosted pages: what a browser sees. No API key, no injected faults.
 	mux.HandleFunc("GET /checkout", s.checkoutFlowPage)
@@ -78,37 +148,52 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /portal/session/{token}/cancel", s.portalCancel)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, apiError{
-			Status: http.StatusNotFound,
-			Detail: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path),
-		})
+		markAPI(w)
+		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return s.observe(mux)
 }
 
 // api wraps a handler with what every API call goes through, in the order a
 // real deployment would apply it: injected faults (the network and the load
-// balancer), authentication, then idempotent replay around the handler.
+// balancer), authentication, the rate limits, then idempotent replay around
+// the handler.
 func (s *Server) api(h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.injectFault(w, r) {
+		rec := markAPI(w)
+		if s.injectFault(w, r, rec) {
 			return
 		}
 		if status, detail := s.authenticate(r); status != 0 {
 			w.Header().Set("WWW-Authenticate", "Bearer")
-			writeJSON(w, status, apiError{Status: status, Detail: detail})
+			writeError(w, status, "", detail)
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Status: http.StatusBadRequest, Detail: "could not read the request body: " + err.Error()})
+			writeError(w, http.StatusBadRequest, "", "could not read the request body: "+err.Error())
 			return
 		}
 		if len(body) > maxBodyBytes {
-			writeJSON(w, http.StatusRequestEntityTooLarge, apiError{
-				Status: http.StatusRequestEntityTooLarge,
-				Detail: fmt.Sprintf("request body is larger than %d bytes", maxBodyBytes),
-			})
+			writeError(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body is larger than %d bytes", maxBodyBytes))
+			return
+		}
+		events := 0
+		if r.Method == http.MethodPost && r.URL.Path == "/events" {
+			split := splitEventsOnce(body)
+			events = len(split.raws)
+			r = r.WithContext(context.WithValue(r.Context(), splitEventsKey{}, split))
+		}
+		if rec != nil {
+			rec.Events = events
+		}
+		if wait := s.spendRateLimit(events); wait > 0 {
+			secs := retryAfterSeconds(wait)
+			if rec != nil {
+				rec.RetryAfter = time.Duration(secs) * time.Second
+			}
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			writeError(w, http.StatusTooManyRequests, "", fmt.Sprintf("rate limit exceeded; retry after %d s", secs))
 			return
 		}
 
@@ -152,7 +237,7 @@ func encode(status int, v any) response {
 		// Every value handlers return is plain data; failing to encode one
 		// is a bug in the fake, and the test should see it as a 500.
 		status = http.StatusInternalServerError
-		body, _ = json.Marshal(apiError{Status: status, Detail: "algunatest: encoding the response: " + err.Error()})
+		body, _ = json.Marshal(newAPIError(status, "", "algunatest: encoding the response: "+err.Error()))
 	}
 	return response{status: status, body: body}
 }
@@ -180,6 +265,8 @@ type idemEntry struct {
 	createdAt   time.Time
 	done        chan struct{}
 	resp        response
+	panicked    bool // set before done is closed
+	waiting     int  // repeats that came while the first ran; guarded by Server.mu
 }
 
 // idempotencyWindow is how long Alguna remembers an Idempotency-Key.
@@ -214,24 +301,52 @@ func (s *Server) idempotent(ctx context.Context, key string, fp [32]byte, run fu
 		e = &idemEntry{key: key, fingerprint: fp, createdAt: now, done: make(chan struct{})}
 		s.st.idem[key] = e
 		s.st.idemOrder = append(s.st.idemOrder, e)
+	} else if e.fingerprint == fp {
+		e.waiting++
 	}
 	s.mu.Unlock()
 
 	if !seen {
-		e.resp = run()
-		close(e.done)
+		s.runOnce(e, run)
 		return e.resp, false
 	}
 	if e.fingerprint != fp {
-		return encode(fail(http.StatusUnprocessableEntity,
+		return encode(failCode(http.StatusUnprocessableEntity, codeIdempotencyKeyReused,
 			"Idempotency-Key %q was already used for a different request", key)), false
 	}
 	select {
 	case <-e.done:
+		if e.panicked {
+			return e.resp, false
+		}
 		return e.resp, true
 	case <-ctx.Done():
-		return encode(fail(http.StatusConflict, "a request with Idempotency-Key %q is still in progress", key)), false
+		return encode(failCode(http.StatusConflict, codeIdempotencyKeyInUse,
+			"a request with Idempotency-Key %q is still in progress", key)), false
 	}
+}
+
+// runOnce runs the first request of a key. If the handler panics, the key
+// is forgotten (the operation did not complete, so a retry runs it anew),
+// the requests waiting on it are answered 500, and the panic goes on to the
+// recovery in observe.
+func (s *Server) runOnce(e *idemEntry, run func() response) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.mu.Lock()
+			if s.st.idem[e.key] == e {
+				delete(s.st.idem, e.key)
+			}
+			s.mu.Unlock()
+			e.panicked = true
+			e.resp = encode(http.StatusInternalServerError, newAPIError(http.StatusInternalServerError, "",
+				"algunatest: the first request with this Idempotency-Key failed inside the fake"))
+			close(e.done)
+			panic(p)
+		}
+	}()
+	e.resp = run()
+	close(e.done)
 }
 
 // forgetIdempotencyKeysLocked drops keys older than the replay window, so
@@ -243,7 +358,9 @@ func (s *Server) forgetIdempotencyKeysLocked(now time.Time) {
 		if now.Sub(e.createdAt) < idempotencyWindow {
 			break
 		}
-		delete(s.st.idem, e.key)
+		if s.st.idem[e.key] == e { // not a newer entry for a key a panic freed
+			delete(s.st.idem, e.key)
+		}
 		n++
 	}
 	if n > 0 {
@@ -262,6 +379,11 @@ func decodeJSON(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			// A number the field's integer type cannot hold: the error
+			// carries the number's text, which may be a megabyte long.
+			if n, ok := strings.CutPrefix(typeErr.Value, "number "); ok {
+				return fmt.Errorf("%s must be a whole number within range, got %s", typeErr.Field, shorten(n))
+			}
 			return fmt.Errorf("%s must not be a JSON %s", typeErr.Field, typeErr.Value)
 		}
 		return fmt.Errorf("request body is not valid JSON: %w", err)

@@ -15,12 +15,16 @@ import (
 	"github.com/alguna/alguna-go"
 )
 
-// DefaultFlowID is the checkout flow every server has: the "Pro" plan at
-// 49.00 USD a month. Checkout sessions created through the API use it.
+// DefaultFlowID is the checkout flow every server has. It sells the plan
+// "plan_pro": "Pro" at 49.00 USD a month, unless WithPlan replaces that plan.
+// Checkout sessions created through the API use it.
 const DefaultFlowID = "flow_default"
 
 // CheckoutFlow is a checkout flow as set up in Alguna's dashboard: the plan a
-// customer subscribes to through it and its price per month.
+// customer subscribes to through it and its price. A flow whose PlanID names
+// a plan of the catalogue (WithPlan) takes the name and price it leaves
+// empty from the plan, and must agree with the plan on those it gives; a
+// flow naming no such plan adds one to the catalogue, at its Amount a month.
 type CheckoutFlow struct {
 	// ID is the flowId of the guide's checkout link.
 	ID string
@@ -34,18 +38,16 @@ type CheckoutFlow struct {
 	Amount decimal.Decimal
 	// Currency is the ISO 4217 code of Amount; empty means USD.
 	Currency string
+
+	interval string // the billing period of the price sold, from the plan
 }
 
 func defaultFlow() CheckoutFlow {
-	return CheckoutFlow{
-		ID:       DefaultFlowID,
-		PlanID:   "plan_pro",
-		PlanName: "Pro",
-		Amount:   decimal.RequireFromString("49.00"),
-		Currency: defaultCurrency,
-	}
+	return CheckoutFlow{ID: DefaultFlowID, PlanID: defaultPlan().ID}
 }
 
+// normalize fills what it can of a flow and checks it; the rest is checked
+// against the catalogue when the server starts (resolveFlows).
 func (f CheckoutFlow) normalize() (CheckoutFlow, error) {
 	f.ID = strings.TrimSpace(f.ID)
 	if f.ID == "" {
@@ -54,17 +56,14 @@ func (f CheckoutFlow) normalize() (CheckoutFlow, error) {
 	if f.PlanID == "" {
 		f.PlanID = "plan_" + strings.TrimPrefix(f.ID, "flow_")
 	}
-	if f.PlanName == "" {
-		return f, fmt.Errorf("checkout flow %s: plan name is required", f.ID)
-	}
-	if !f.Amount.IsPositive() {
+	if f.Amount.IsNegative() {
 		return f, fmt.Errorf("checkout flow %s: amount must be positive", f.ID)
 	}
-	if f.Currency == "" {
-		f.Currency = defaultCurrency
+	if err := checkConfigDecimal("checkout flow "+f.ID+": amount", f.Amount); err != nil {
+		return f, err
 	}
 	f.Currency = strings.ToUpper(f.Currency)
-	if !validCurrency(f.Currency) {
+	if f.Currency != "" && !validCurrency(f.Currency) {
 		return f, fmt.Errorf("checkout flow %s: currency must be a three-letter ISO 4217 code", f.ID)
 	}
 	return f, nil
@@ -223,7 +222,19 @@ func (s *Server) createCheckoutSession(_ *http.Request, body []byte) (int, any) 
 	if !ok {
 		return accountNotFound(req.AccountID)
 	}
-	cs := s.newCheckoutLocked(a, s.st.flows[DefaultFlowID], req.Currency, req.AccountEmail, req.SuccessURL, req.PassThroughToken)
+	flow := s.st.flows[DefaultFlowID]
+	if req.Currency != "" && req.Currency != flow.Currency {
+		// Sell the plan at its price in that currency, as the catalogue
+		// shows it; a plan with no such price cannot be sold in it.
+		pr, ok := s.st.plans[flow.PlanID].price(decimal.Zero, req.Currency)
+		if !ok {
+			return fail(http.StatusUnprocessableEntity, "plan %s has no price in %s", flow.PlanID, req.Currency)
+		}
+		flow.Amount, flow.Currency, flow.interval = pr.Amount, pr.Currency, pr.Interval
+	}
+	// The session is opened even for an account that is subscribed
+	// already: Alguna documents no refusal here. Its page refuses instead.
+	cs := s.newCheckoutLocked(a, flow, req.Currency, req.AccountEmail, req.SuccessURL, req.PassThroughToken)
 	return http.StatusOK, checkoutSessionJSON{CheckoutSessionID: cs.id, URL: s.checkoutURL(cs.id)}
 }
 
@@ -235,12 +246,19 @@ var ErrNotFound = errors.New("algunatest: not found")
 // has already been paid.
 var ErrCheckoutCompleted = errors.New("algunatest: checkout session already completed")
 
+// ErrActiveSubscription is returned by CompleteCheckout for a session whose
+// account already has an active subscription. Alguna documents no upgrade
+// through checkout; the fake refuses a second one rather than bill the same
+// period twice, and its hosted pages answer 409 for the same reason.
+var ErrActiveSubscription = errors.New("algunatest: account already has an active subscription")
+
 // CompleteCheckout pays a checkout session as the hosted page's Pay button
 // does: the session is completed; a subscription, a paid invoice and a
 // payment are created; and checkout.session.completed, subscription.created,
 // subscription.activated and invoice.paid are sent, in that order. It fails
-// with ErrNotFound for an unknown session and ErrCheckoutCompleted for one
-// already paid.
+// with ErrNotFound for an unknown session, ErrCheckoutCompleted for one
+// already paid and ErrActiveSubscription when the account is subscribed
+// already.
 func (s *Server) CompleteCheckout(ctx context.Context, sessionID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -249,6 +267,15 @@ func (s *Server) CompleteCheckout(ctx context.Context, sessionID string) error {
 	defer s.mu.Unlock()
 	_, err := s.completeCheckoutLocked(sessionID)
 	return err
+}
+
+// activeSubscriptionLocked is the error for opening or paying a checkout
+// for an account that is subscribed already, or nil.
+func (s *Server) activeSubscriptionLocked(a *account) error {
+	if sub := a.currentSubscription(); sub != nil {
+		return fmt.Errorf("%w: account %s is subscribed to %s (%s)", ErrActiveSubscription, a.id, sub.name, sub.id)
+	}
+	return nil
 }
 
 // completeCheckoutLocked pays a session and returns it.
@@ -261,15 +288,25 @@ func (s *Server) completeCheckoutLocked(id string) (*checkoutSession, error) {
 		return cs, fmt.Errorf("%w: %s", ErrCheckoutCompleted, id)
 	}
 	a := s.st.accounts[cs.accountID]
+	if err := s.activeSubscriptionLocked(a); err != nil {
+		return cs, err
+	}
 	now := s.now()
+	flow := cs.flow
+	var description string
+	if p, ok := s.st.plans[flow.PlanID]; ok {
+		description = p.Description
+	}
 	sub := &subscription{
 		id:                newID("sub"),
 		accountID:         a.id,
-		name:              cs.flow.PlanName,
-		planID:            cs.flow.PlanID,
+		name:              flow.PlanName,
+		description:       description,
+		planID:            flow.PlanID,
 		status:            alguna.SubscriptionStatusActive,
 		currency:          cs.currency,
-		amount:            cs.flow.Amount,
+		amount:            flow.Amount,
+		interval:          flow.interval,
 		contractStartDate: now,
 		activatedAt:       now,
 		createdAt:         now,
@@ -278,25 +315,37 @@ func (s *Server) completeCheckoutLocked(id string) (*checkoutSession, error) {
 	inv := &invoice{
 		id:                 newID("inv"),
 		accountID:          a.id,
+		subscriptionID:     sub.id,
 		currency:           cs.currency,
-		description:        cs.flow.PlanName + " subscription",
+		description:        flow.PlanName + " subscription",
 		billingPeriodStart: now,
-		billingPeriodEnd:   now.AddDate(0, 1, 0),
+		billingPeriodEnd:   periodEnd(now, flow.interval),
+		issueDate:          now,
+		dueDate:            now, // paid on the spot
 		status:             invoicePaid,
-		total:              cs.flow.Amount,
-		createdAt:          now,
-		updatedAt:          now,
+		lineItems: []lineItem{{
+			id:          newID("li"),
+			description: flow.PlanName,
+			planID:      flow.PlanID,
+			quantity:    decimal.NewFromInt(1),
+			unitPrice:   flow.Amount,
+		}},
+		total:      flow.Amount,
+		tax:        decimal.Zero,
+		amountPaid: flow.Amount,
+		createdAt:  now,
+		updatedAt:  now,
 	}
 	pay := &payment{
 		id:        newID("pay"),
 		invoiceID: inv.id,
-		amount:    cs.flow.Amount,
+		amount:    flow.Amount,
 		currency:  cs.currency,
 		status:    "completed",
 		createdAt: now,
 	}
-	a.subscriptions = append(a.subscriptions, sub)
-	a.invoices = append(a.invoices, inv)
+	s.addSubscriptionLocked(a, sub)
+	s.addInvoiceLocked(a, inv)
 	a.payments = append(a.payments, pay)
 	cs.status = checkoutCompleted
 	cs.subscriptionID, cs.invoiceID, cs.paymentID = sub.id, inv.id, pay.id
@@ -305,7 +354,7 @@ func (s *Server) completeCheckoutLocked(id string) (*checkoutSession, error) {
 		ID:               cs.id,
 		AccountID:        a.id,
 		Status:           checkoutCompleted,
-		Amount:           formatMoney(cs.flow.Amount),
+		Amount:           formatMoney(flow.Amount),
 		Currency:         cs.currency,
 		InvoiceID:        inv.id,
 		PaymentID:        pay.id,
@@ -328,113 +377,6 @@ type checkoutCompletedJSON struct {
 	PassThroughToken string `json:"passThroughToken"`
 }
 
-// invoicePaid is the status of the invoices checkout creates, the only
-// kind the fake has.
-const invoicePaid = "paid"
-
-type subscription struct {
-	id                string
-	accountID         string
-	name              string
-	planID            string
-	status            alguna.SubscriptionStatus
-	currency          string
-	amount            decimal.Decimal
-	contractStartDate time.Time
-	contractEndDate   time.Time
-	activatedAt       time.Time
-	canceledAt        time.Time
-	createdAt         time.Time
-	updatedAt         time.Time
-}
-
-type subscriptionJSON struct {
-	ID                string                    `json:"id"`
-	AccountID         string                    `json:"accountId"`
-	Name              string                    `json:"name"`
-	Status            alguna.SubscriptionStatus `json:"status"`
-	Currency          string                    `json:"currency"`
-	PlanID            string                    `json:"planId,omitempty"`
-	ContractStartDate string                    `json:"contractStartDate"`
-	ContractEndDate   string                    `json:"contractEndDate,omitempty"`
-	ActivatedAt       string                    `json:"activatedAt"`
-	CanceledAt        string                    `json:"canceledAt,omitempty"`
-	CreatedAt         string                    `json:"createdAt"`
-	UpdatedAt         string                    `json:"updatedAt"`
-}
-
-func (s *subscription) json() subscriptionJSON {
-	out := subscriptionJSON{
-		ID:                s.id,
-		AccountID:         s.accountID,
-		Name:              s.name,
-		Status:            s.status,
-		Currency:          s.currency,
-		PlanID:            s.planID,
-		ContractStartDate: formatTime(s.contractStartDate),
-		ActivatedAt:       formatTime(s.activatedAt),
-		CreatedAt:         formatTime(s.createdAt),
-		UpdatedAt:         formatTime(s.updatedAt),
-	}
-	if !s.contractEndDate.IsZero() {
-		out.ContractEndDate = formatTime(s.contractEndDate)
-	}
-	if !s.canceledAt.IsZero() {
-		out.CanceledAt = formatTime(s.canceledAt)
-	}
-	return out
-}
-
-type invoice struct {
-	id                 string
-	accountID          string
-	currency           string
-	description        string
-	billingPeriodStart time.Time
-	billingPeriodEnd   time.Time
-	status             string
-	total              decimal.Decimal
-	createdAt          time.Time
-	updatedAt          time.Time
-}
-
-type invoiceJSON struct {
-	ID                 string `json:"id"`
-	AccountID          string `json:"accountId"`
-	Currency           string `json:"currency"`
-	Description        string `json:"description"`
-	BillingPeriodStart string `json:"billingPeriodStart"`
-	BillingPeriodEnd   string `json:"billingPeriodEnd"`
-	Status             string `json:"status"`
-	Total              string `json:"total"`
-	CreatedAt          string `json:"createdAt"`
-	UpdatedAt          string `json:"updatedAt"`
-}
-
-func (i *invoice) json() invoiceJSON {
-	return invoiceJSON{
-		ID:                 i.id,
-		AccountID:          i.accountID,
-		Currency:           i.currency,
-		Description:        i.description,
-		BillingPeriodStart: formatTime(i.billingPeriodStart),
-		BillingPeriodEnd:   formatTime(i.billingPeriodEnd),
-		Status:             i.status,
-		Total:              formatMoney(i.total),
-		CreatedAt:          formatTime(i.createdAt),
-		UpdatedAt:          formatTime(i.updatedAt),
-	}
-}
-
-type payment struct {
-	id        string
-	invoiceID string
-	amount    decimal.Decimal
-	currency  string
-	status    string
-	createdAt time.Time
-}
-
 // checkoutFlowPage is the guide's no-code link,
 // GET /checkout?flowId=…&accountId=…&pt=…: it opens a session for the flow
 // and sends the browser to its page, so that reloading the page does not
@@ -454,13 +396,18 @@ func (s *Server) checkoutFlowPage(w http.ResponseWriter, r *http.Request) {
 	flow, ok := s.st.flows[flowID]
 	if !ok {
 		s.mu.Unlock()
-		s.renderMessage(w, http.StatusNotFound, "Checkout flow not found", fmt.Sprintf("There is no checkout flow %q.", flowID))
+		s.renderMessage(w, http.StatusNotFound, "Checkout flow not found", fmt.Sprintf("There is no checkout flow %s.", quoteShort(flowID)))
 		return
 	}
 	a := s.resolveLocked(accountID)
 	if a == nil {
 		s.mu.Unlock()
-		s.renderMessage(w, http.StatusNotFound, "Account not found", fmt.Sprintf("There is no account %q.", accountID))
+		s.renderMessage(w, http.StatusNotFound, "Account not found", fmt.Sprintf("There is no account %s.", quoteShort(accountID)))
+		return
+	}
+	if sub := a.currentSubscription(); sub != nil {
+		s.mu.Unlock()
+		s.renderAlreadySubscribed(w, sub.name)
 		return
 	}
 	cs := s.newCheckoutLocked(a, flow, "", "", "", q.Get("pt"))
@@ -507,17 +454,35 @@ func (s *Server) checkoutViewLocked(cs *checkoutSession) checkoutView {
 // checkoutViewOf returns what the pages show of a session; when there is
 // no such session it renders the not-found page and reports false.
 func (s *Server) checkoutViewOf(w http.ResponseWriter, id string) (checkoutView, bool) {
+	view, _, ok := s.checkoutViewAndSubscription(w, id)
+	return view, ok
+}
+
+// checkoutViewAndSubscription is checkoutViewOf that also returns the name
+// of the plan an open session's account is subscribed to already, if any.
+func (s *Server) checkoutViewAndSubscription(w http.ResponseWriter, id string) (checkoutView, string, bool) {
 	s.mu.Lock()
 	cs, ok := s.st.checkouts[id]
 	var view checkoutView
+	var subscribed string
 	if ok {
 		view = s.checkoutViewLocked(cs)
+		if sub := s.st.accounts[cs.accountID].currentSubscription(); sub != nil && cs.status == checkoutOpen {
+			subscribed = sub.name
+		}
 	}
 	s.mu.Unlock()
 	if !ok {
 		s.renderCheckoutNotFound(w)
 	}
-	return view, ok
+	return view, subscribed, ok
+}
+
+// renderAlreadySubscribed is the page of a checkout for an account that
+// has an active subscription: paying would bill the same period twice.
+func (s *Server) renderAlreadySubscribed(w http.ResponseWriter, plan string) {
+	s.renderMessage(w, http.StatusConflict, "Already subscribed",
+		fmt.Sprintf("This account already has an active %s subscription. Change or cancel it in the billing portal.", plan))
 }
 
 func (s *Server) renderCheckoutNotFound(w http.ResponseWriter) {
@@ -526,7 +491,12 @@ func (s *Server) renderCheckoutNotFound(w http.ResponseWriter) {
 
 // checkoutPage is the hosted checkout page a session's url points at.
 func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
-	if view, ok := s.checkoutViewOf(w, r.PathValue("id")); ok {
+	view, subscribed, ok := s.checkoutViewAndSubscription(w, r.PathValue("id"))
+	switch {
+	case !ok:
+	case subscribed != "":
+		s.renderAlreadySubscribed(w, subscribed)
+	default:
 		s.render(w, http.StatusOK, "checkout.html", view)
 	}
 }
@@ -549,7 +519,10 @@ func (s *Server) checkoutPay(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	cs, err := s.completeCheckoutLocked(r.PathValue("id"))
-	var target string
+	var target, subscribed string
+	if errors.Is(err, ErrActiveSubscription) {
+		subscribed = s.st.accounts[cs.accountID].currentSubscription().name
+	}
 	if err == nil {
 		target = cs.successURL
 		if target == "" {
@@ -562,6 +535,8 @@ func (s *Server) checkoutPay(w http.ResponseWriter, r *http.Request) {
 		s.renderCheckoutNotFound(w)
 	case errors.Is(err, ErrCheckoutCompleted):
 		s.renderMessage(w, http.StatusConflict, "Already paid", "This checkout session has already been completed.")
+	case errors.Is(err, ErrActiveSubscription):
+		s.renderAlreadySubscribed(w, subscribed)
 	default:
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	}

@@ -22,7 +22,10 @@ func requireHTML(t testing.TB, r rawResp, status int) string {
 }
 
 func TestCheckoutSessionAPI(t *testing.T) {
-	s := newServer(t)
+	s := newServer(t, WithPlan(Plan{ID: "plan_pro", Name: "Pro", Prices: []Price{
+		{Amount: decimal.RequireFromString("49.00")},
+		{Amount: decimal.RequireFromString("45.00"), Currency: "EUR"},
+	}}))
 	id := createAccount(t, s, "Acme", "")
 	r := call(t, s, http.MethodPost, "/customer-session/checkout", obj{
 		"accountId": id, "accountEmail": "billing@acme.com", "currency": "eur",
@@ -40,7 +43,7 @@ func TestCheckoutSessionAPI(t *testing.T) {
 		FlowID:           DefaultFlowID,
 		URL:              sess["url"].(string),
 		Status:           "open",
-		Amount:           decimal.RequireFromString("49.00"),
+		Amount:           decimal.RequireFromString("45.00"), // the plan's price in EUR
 		Currency:         "EUR",
 		SuccessURL:       "https://yourapp.com/welcome",
 		PassThroughToken: "your-internal-reference",
@@ -57,6 +60,7 @@ func TestCheckoutSessionAPI(t *testing.T) {
 		{"bad currency", obj{"accountId": id, "currency": "euro"}, http.StatusBadRequest, "currency must be"},
 		{"bad email", obj{"accountId": id, "accountEmail": "nope"}, http.StatusBadRequest, "accountEmail is not a valid email"},
 		{"unknown account", obj{"accountId": "acc_nope"}, http.StatusNotFound, "account acc_nope not found"},
+		{"currency the plan has no price in", obj{"accountId": id, "currency": "JPY"}, http.StatusUnprocessableEntity, "plan plan_pro has no price in JPY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,7 +236,8 @@ func TestCheckoutFlowLink(t *testing.T) {
 	require.Equal(t, "plan_team", data["planId"])
 
 	t.Run("default flow", func(t *testing.T) {
-		r := get(t, httpClient(t), s.URL+"/checkout?flowId="+DefaultFlowID+"&accountId="+id)
+		other := createAccount(t, s, "Other", "") // id is subscribed to Team by now
+		r := get(t, httpClient(t), s.URL+"/checkout?flowId="+DefaultFlowID+"&accountId="+other)
 		page := requireHTML(t, r, http.StatusOK)
 		require.Contains(t, page, `<h1 id="plan-name">Pro</h1>`)
 	})

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/alguna/alguna-go"
+	"github.com/alguna/alguna-go/internal/numlimit"
 )
 
 // ledger is an account's credits of one type. Usage is taken from grants in
@@ -34,17 +36,42 @@ type grant struct {
 	creditType alguna.CreditType
 	amount     decimal.Decimal
 	remaining  decimal.Decimal
+	currency   string // required for monetary grants
 	reason     string
 	priority   *int
 	expiresAt  *time.Time
 	createdAt  time.Time
+	seq        int // creation order among all grants
 }
 
+// Grant statuses, as Alguna's credits docs list them. Voiding is done in
+// the dashboard only, so the fake never shows voided.
+const (
+	grantActive    = "active"
+	grantExhausted = "exhausted"
+	grantExpired   = "expired"
+)
+
+// status is where the grant stands at now: used up, past its expiry with
+// credits left, or active.
+func (g *grant) status(now time.Time) string {
+	switch {
+	case !g.remaining.IsPositive():
+		return grantExhausted
+	case !g.active(now):
+		return grantExpired
+	}
+	return grantActive
+}
+
+// grantJSON is the guide's answer to POST .../credits/grants, and the
+// payload of account.credits.granted.
 type grantJSON struct {
 	ID         string            `json:"id"`
 	AccountID  string            `json:"accountId"`
 	CreditType alguna.CreditType `json:"creditType"`
 	Amount     string            `json:"amount"`
+	Currency   string            `json:"currency,omitempty"`
 	Reason     string            `json:"reason,omitempty"`
 	Priority   *int              `json:"priority,omitempty"`
 	ExpiresAt  string            `json:"expiresAt,omitempty"`
@@ -52,16 +79,53 @@ type grantJSON struct {
 	CreatedAt  string            `json:"createdAt"`
 }
 
-func (g *grant) json() grantJSON {
+func (g *grant) json(now time.Time) grantJSON {
 	out := grantJSON{
 		ID:         g.id,
 		AccountID:  g.accountID,
 		CreditType: g.creditType,
 		Amount:     formatAmount(g.amount),
+		Currency:   g.currency,
 		Reason:     g.reason,
 		Priority:   g.priority,
-		Status:     "active",
+		Status:     g.status(now),
 		CreatedAt:  formatTime(g.createdAt),
+	}
+	if g.expiresAt != nil {
+		out.ExpiresAt = formatTime(*g.expiresAt)
+	}
+	return out
+}
+
+// grantRefJSON is a grant as GET /credit-grants shows it, in the
+// reference's names: type for creditType, description for reason, and
+// what is left of it.
+type grantRefJSON struct {
+	ID              string            `json:"id"`
+	AccountID       string            `json:"accountId"`
+	Type            alguna.CreditType `json:"type"`
+	Amount          string            `json:"amount"`
+	RemainingAmount string            `json:"remainingAmount"`
+	Currency        string            `json:"currency,omitempty"`
+	ExpiresAt       string            `json:"expiresAt,omitempty"`
+	Priority        *int              `json:"priority,omitempty"`
+	Status          string            `json:"status"`
+	Description     string            `json:"description,omitempty"`
+	CreatedAt       string            `json:"createdAt"`
+}
+
+func (g *grant) refJSON(now time.Time) grantRefJSON {
+	out := grantRefJSON{
+		ID:              g.id,
+		AccountID:       g.accountID,
+		Type:            g.creditType,
+		Amount:          formatAmount(g.amount),
+		RemainingAmount: formatAmount(g.remaining),
+		Currency:        g.currency,
+		Priority:        g.priority,
+		Status:          g.status(now),
+		Description:     g.reason,
+		CreatedAt:       formatTime(g.createdAt),
 	}
 	if g.expiresAt != nil {
 		out.ExpiresAt = formatTime(*g.expiresAt)
@@ -139,12 +203,17 @@ func (a *account) ledger(t alguna.CreditType) *ledger {
 	return l
 }
 
+// grantRequest is the guide's grant body, which also takes the
+// reference's names (type, description) and a currency.
 type grantRequest struct {
-	CreditType alguna.CreditType `json:"creditType"`
-	Amount     json.RawMessage   `json:"amount"`
-	Reason     string            `json:"reason"`
-	Priority   *int              `json:"priority"`
-	ExpiresAt  *time.Time        `json:"expiresAt"`
+	CreditType  alguna.CreditType `json:"creditType"`
+	Type        alguna.CreditType `json:"type"`
+	Amount      json.RawMessage   `json:"amount"`
+	Currency    string            `json:"currency"`
+	Reason      string            `json:"reason"`
+	Description string            `json:"description"`
+	Priority    *int              `json:"priority"`
+	ExpiresAt   *time.Time        `json:"expiresAt"`
 }
 
 // grantCredits is POST /accounts/{id}/credits/grants.
@@ -154,6 +223,12 @@ func (s *Server) grantCredits(r *http.Request, body []byte) (int, any) {
 	if err := decodeJSON(body, &req); err != nil {
 		return fail(http.StatusBadRequest, "%v", err)
 	}
+	if req.CreditType == "" {
+		req.CreditType = req.Type
+	}
+	if req.Reason == "" {
+		req.Reason = req.Description
+	}
 	if !req.CreditType.Valid() {
 		return fail(http.StatusBadRequest, "creditType must be %q or %q, got %q",
 			alguna.CreditTypeUnits, alguna.CreditTypeMonetary, req.CreditType)
@@ -161,14 +236,28 @@ func (s *Server) grantCredits(r *http.Request, body []byte) (int, any) {
 	if len(req.Amount) == 0 || string(req.Amount) == "null" {
 		return fail(http.StatusBadRequest, "amount is required")
 	}
-	var amount decimal.Decimal
 	// The guide sends the amount as a string ("50"); a bare number is
 	// accepted too, as decimal's decoder does.
-	if err := amount.UnmarshalJSON(req.Amount); err != nil {
-		return fail(http.StatusBadRequest, "amount must be a decimal number such as \"50\", got %s", req.Amount)
+	text, err := jsonDecimalText(req.Amount)
+	if err != nil {
+		return fail(http.StatusBadRequest, "amount must be a decimal number such as \"50\", got %s", quoteShort(string(req.Amount)))
+	}
+	if err := numlimit.Text(text); err != nil {
+		return fail(http.StatusBadRequest, "amount: %v", err)
+	}
+	amount, err := decimal.NewFromString(text)
+	if err != nil {
+		return fail(http.StatusBadRequest, "amount must be a decimal number such as \"50\", got %s", quoteShort(string(req.Amount)))
 	}
 	if !amount.IsPositive() {
 		return fail(http.StatusUnprocessableEntity, "amount must be greater than zero, got %s", amount)
+	}
+	req.Currency = strings.ToUpper(req.Currency)
+	switch {
+	case req.Currency != "" && !validCurrency(req.Currency):
+		return fail(http.StatusBadRequest, "currency must be a three-letter ISO 4217 code")
+	case req.Currency == "" && req.CreditType == alguna.CreditTypeMonetary:
+		return fail(http.StatusUnprocessableEntity, "a monetary grant needs a currency, such as \"USD\"")
 	}
 
 	s.mu.Lock()
@@ -191,15 +280,77 @@ func (s *Server) grantCredits(r *http.Request, body []byte) (int, any) {
 		creditType: req.CreditType,
 		amount:     amount,
 		remaining:  amount,
+		currency:   req.Currency,
 		reason:     req.Reason,
 		priority:   req.Priority,
 		expiresAt:  req.ExpiresAt,
 		createdAt:  now,
+		seq:        len(s.st.grantOrder),
 	}
 	a.ledger(g.creditType).add(g)
-	out := g.json()
+	s.st.grants[g.id] = g
+	s.st.grantOrder = append(s.st.grantOrder, g)
+	out := g.json(now)
 	s.emitLocked(a.id, alguna.WebhookCreditsGranted, out)
 	return http.StatusCreated, out
+}
+
+type grantList struct {
+	Items []grantRefJSON `json:"items"`
+}
+
+var grantSortFields = map[string]func(a, b *grant) int{
+	"createdAt": func(a, b *grant) int { return cmp.Compare(a.seq, b.seq) },
+	"id":        func(a, b *grant) int { return cmp.Compare(a.id, b.id) },
+}
+
+// listGrants is GET /credit-grants?accountId=&page=&limit=&sort=, every
+// account's grants or, with accountId (an id or an alias), one account's.
+func (s *Server) listGrants(r *http.Request, _ []byte) (int, any) {
+	q := r.URL.Query()
+	pq, err := parsePageQuery(q)
+	if err != nil {
+		return fail(http.StatusBadRequest, "%v", err)
+	}
+	less, err := sortOrder(q.Get("sort"), "createdAt:asc", grantSortFields, "createdAt, id")
+	if err != nil {
+		return fail(http.StatusBadRequest, "%v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	match := s.st.grantOrder
+	if ref := q.Get("accountId"); ref != "" {
+		a := s.resolveLocked(ref)
+		if a == nil {
+			return accountNotFound(ref)
+		}
+		match = nil
+		for _, g := range s.st.grantOrder {
+			if g.accountID == a.id {
+				match = append(match, g)
+			}
+		}
+	}
+	match = slices.Clone(match)
+	slices.SortStableFunc(match, less)
+	now := s.now()
+	out := grantList{Items: []grantRefJSON{}}
+	for _, g := range pageOf(match, pq) {
+		out.Items = append(out.Items, g.refJSON(now))
+	}
+	return http.StatusOK, out
+}
+
+// getGrant is GET /credit-grants/{id}.
+func (s *Server) getGrant(r *http.Request, _ []byte) (int, any) {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.st.grants[id]
+	if !ok {
+		return fail(http.StatusNotFound, "credit grant %s not found", shorten(id))
+	}
+	return http.StatusOK, g.refJSON(s.now())
 }
 
 // creditTypeParam reads the required ?type= of the balance calls.
@@ -255,9 +406,12 @@ func (s *Server) creditAvailability(r *http.Request, _ []byte) (int, any) {
 	if raw == "" {
 		return fail(http.StatusBadRequest, "required is required")
 	}
+	if err := numlimit.Text(raw); err != nil {
+		return fail(http.StatusBadRequest, "required: %v", err)
+	}
 	required, err := decimal.NewFromString(raw)
 	if err != nil || required.IsNegative() {
-		return fail(http.StatusBadRequest, "required must be a non-negative decimal number, got %q", raw)
+		return fail(http.StatusBadRequest, "required must be a non-negative decimal number, got %s", quoteShort(raw))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

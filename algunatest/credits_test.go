@@ -35,10 +35,11 @@ func TestGrantCredits(t *testing.T) {
 	}, g)
 
 	r = call(t, s, http.MethodPost, "/accounts/"+id+"/credits/grants",
-		obj{"creditType": "monetary", "amount": 12.5, "expiresAt": "2025-04-01T00:00:00Z"})
+		obj{"creditType": "monetary", "amount": 12.5, "currency": "usd", "expiresAt": "2025-04-01T00:00:00Z"})
 	require.Equal(t, http.StatusCreated, r.status, "a bare JSON number is accepted too: %s", r.body)
 	g = decode[obj](t, r)
 	require.Equal(t, "12.5", g["amount"])
+	require.Equal(t, "USD", g["currency"])
 	require.Equal(t, "2025-04-01T00:00:00.000000Z", g["expiresAt"])
 
 	require.Equal(t, "50", s.Balance(id, alguna.CreditTypeUnits).String())
@@ -61,6 +62,10 @@ func TestGrantValidation(t *testing.T) {
 		{"missing amount", id, obj{"creditType": "units"}, http.StatusBadRequest, "amount is required"},
 		{"bad type", id, obj{"creditType": "coins", "amount": "5"}, http.StatusBadRequest, `creditType must be "units" or "monetary"`},
 		{"missing type", id, obj{"amount": "5"}, http.StatusBadRequest, "creditType must be"},
+		{"priority too large", id, obj{"creditType": "units", "amount": "5", "priority": 1e300}, http.StatusBadRequest, "priority must be a whole number within range, got 1e+300"},
+		{"fractional priority", id, obj{"creditType": "units", "amount": "5", "priority": 1.5}, http.StatusBadRequest, "priority must be a whole number within range, got 1.5"},
+		{"monetary without currency", id, obj{"creditType": "monetary", "amount": "5"}, http.StatusUnprocessableEntity, "a monetary grant needs a currency"},
+		{"bad currency", id, obj{"creditType": "monetary", "amount": "5", "currency": "dollars"}, http.StatusBadRequest, "currency must be a three-letter ISO 4217 code"},
 		{"expired", id, obj{"creditType": "units", "amount": "5", "expiresAt": "2025-03-02T00:00:00Z"}, http.StatusBadRequest, "expiresAt must be in the future"},
 		{"unknown account", "acc_nope", obj{"creditType": "units", "amount": "5"}, http.StatusNotFound, "account acc_nope not found"},
 	}

@@ -21,11 +21,34 @@
 // The API endpoints the SDK calls, with the guide's JSON on the wire:
 // accounts (create, get, update, list, lookup by alias), credit grants,
 // balances and availability, POST /events, checkout sessions and portal
-// sessions. It answers like Alguna where a test would notice: 401 for a wrong
-// key, 404 for an unknown account, {"status", "detail"} error bodies, 400 for
-// events over Alguna's limits (100 a request, uniqueId of 255 characters, 50
-// flat string or number properties), uniqueId dedupe, and the replay of an
-// Idempotency-Key repeated within 24 hours.
+// sessions. Beyond the guide, what a self-serve product reads after
+// checkout, as Alguna's reference shows it: accounts with aliases,
+// contacts, currency and billing address; GET /subscriptions and
+// /invoices (filtered by accountId, an id or an alias, and status) and
+// their single-item calls, an invoice with its line items and what is paid
+// and remaining; GET /plans from a catalogue set with WithPlan and SetPlan,
+// of which every checkout flow sells a plan; and GET /credit-grants, whose
+// remainingAmount goes down as usage consumes the grants.
+//
+// The state is consistent across them: a paid checkout's subscription and
+// invoice are what the lists return and what the webhooks carried, and a
+// cancellation in the portal ends the subscription (endedAt). An account
+// with an active subscription cannot check out again: its checkout pages
+// and CompleteCheckout answer 409 (ErrActiveSubscription) rather than bill
+// the same period twice. Alguna documents no upgrade through checkout, so
+// this is the fake's choice; creating the session through the API still
+// succeeds.
+//
+// It answers like Alguna where a test would notice: 401 for a wrong key,
+// 404 for an unknown account, {"status", "detail", "code"} error bodies
+// whose code is machine-readable (validation_failed, unauthorized,
+// not_found, conflict, alias_taken, rate_limited, internal_error, …), an
+// X-Request-Id on every answer, 400 for events over Alguna's limits (100 a
+// request, uniqueId of 255 characters, 50 flat string or number
+// properties) and for numbers too large to be real quantities (the bound
+// the SDK applies before sending), uniqueId dedupe, and the replay of an
+// Idempotency-Key repeated within 24 hours. A page number past the end is
+// an empty page.
 //
 // The hosted pages are real HTML, served by the fake itself: the checkout page
 // a session's url (or the guide's /checkout?flowId=… link) opens, whose Pay
@@ -71,24 +94,39 @@
 // reaches zero the fake sends account.credits.balance_depleted; Balance,
 // Usage and Overage show the arithmetic.
 //
-// # Faults
+// # Faults and rate limits
 //
 // SetFaults makes a seeded, deterministic share of API requests fail with
 // 500, with 429 and Retry-After, or with a dropped connection, to test retry
 // logic; a faulted request never changes state.
 //
+// WithRateLimit and SetRateLimit make the fake enforce rates such as
+// Alguna's documented 1000 events and 100 requests a second: past them it
+// answers 429 with a Retry-After that, once waited out, lets the request
+// through (see RateLimit). Requests logs every API request with its status,
+// arrival time, events and Retry-After, so that a test can check a client's
+// pacing.
+//
+// # Signed deliveries
+//
+// Webhook signs a delivery of any event type the way the fake does, for
+// testing a webhook handler with no server running; SampleWebhookData has a
+// realistic payload for each. Emit sends one through a running server's
+// delivery path, for event types its own flow never produces.
+//
 // # Speed
 //
-// BenchmarkIngest pushes 90,000 to 125,000 events a second into the fake on
-// a 2-core machine (AMD EPYC, Go 1.26), in batches of 100, both over raw HTTP
-// and through the SDK's client, so a test suite can meter realistic volumes
-// without slowing down.
+// BenchmarkIngest measures how many events a second the fake takes in, in
+// batches of 100 from parallel senders, over raw HTTP and through the SDK's
+// client: the rate at which a test suite can meter usage into it.
 //
 // # Concurrency
 //
 // A Server is safe for concurrent use by any number of clients and test
 // goroutines. Its state sits behind one mutex that is never held while a
-// webhook is sent or a response written.
+// webhook is sent or a response written, nor for work that a request's
+// input could make unbounded. A panic in a handler is a bug in the fake: it
+// is answered with a 500 (code internal_error) and kept for Panics.
 //
 // Configuration mistakes (an invalid option, metric or webhook URL) panic,
 // as httptest does: they are bugs in the test, not conditions to handle.

@@ -50,8 +50,12 @@ type ingestResult struct {
 // event is malformed, so that nothing is half-ingested; an event naming an
 // account that does not exist is not malformed, and lands in "failed" the way
 // Alguna reports per-event failures.
-func (s *Server) ingestEvents(_ *http.Request, body []byte) (int, any) {
-	raws, err := splitEvents(body)
+func (s *Server) ingestEvents(r *http.Request, body []byte) (int, any) {
+	split, ok := r.Context().Value(splitEventsKey{}).(splitResult)
+	if !ok {
+		split = splitEventsOnce(body)
+	}
+	raws, err := split.raws, split.err
 	if err != nil {
 		return fail(http.StatusBadRequest, "%v", err)
 	}
@@ -89,6 +93,24 @@ func (s *Server) ingestEvents(_ *http.Request, body []byte) (int, any) {
 		s.meterLocked(a, ev, now)
 	}
 	return http.StatusOK, out
+}
+
+// splitResult is a POST /events body split into its events. The API
+// middleware splits it once, to count the events for the rate limit and the
+// request log, and hands the result to the handler in the request's context.
+type splitResult struct {
+	raws []json.RawMessage
+	err  error
+}
+
+type splitEventsKey struct{}
+
+func splitEventsOnce(body []byte) splitResult {
+	raws, err := splitEvents(body)
+	if err != nil {
+		raws = nil
+	}
+	return splitResult{raws: raws, err: err}
 }
 
 // splitEvents accepts the shapes events arrive in: a JSON array (what the
@@ -174,6 +196,9 @@ func parseEvent(raw json.RawMessage, now time.Time, ev *storedEvent) error {
 		default:
 			return fmt.Errorf("property %q is nested; properties must be flat, with string or number values", k)
 		}
+		if err := checkPropertyNumber(v); err != nil {
+			return fmt.Errorf("property %q: %w", k, err)
+		}
 	}
 	*ev = storedEvent{
 		uniqueID:   *req.UniqueID,
@@ -209,7 +234,9 @@ func propertyNumber(v any) (decimal.Decimal, bool) {
 	default:
 		return decimal.Decimal{}, false
 	}
-	d, err := decimal.NewFromString(text)
+	// Every number was bounded when its event arrived; parseDecimal bounds
+	// it again so that no path can reach unbounded arithmetic.
+	d, err := parseDecimal(text)
 	return d, err == nil
 }
 

@@ -90,3 +90,70 @@ func ExampleServer_SetFaults() {
 	// Output:
 	// accounts: 20
 }
+
+// A test of an app's own webhook handler, with no server running: a signed
+// delivery of any event type, with a realistic payload to adjust.
+func ExampleWebhook_Request() {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // the app's configured secret
+	verifier, err := alguna.NewWebhookVerifier(secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	handler := alguna.NewWebhookHandler(verifier)
+	handler.OnInvoicePaid(func(_ context.Context, _ *alguna.WebhookEvent, inv *alguna.Invoice) error {
+		fmt.Println("paid:", inv.AccountID, inv.Total.StringFixed(2), inv.Currency)
+		return nil
+	})
+
+	data, err := algunatest.SampleWebhookData(alguna.WebhookInvoicePaid)
+	if err != nil {
+		log.Fatal(err)
+	}
+	data["accountId"] = "acc_customer42"
+	req, err := algunatest.Webhook{Type: alguna.WebhookInvoicePaid, Data: data}.Request("/webhooks/alguna", secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	fmt.Println("status:", rec.Code)
+	// Output:
+	// paid: acc_customer42 49.00 USD
+	// status: 204
+}
+
+// Emit sends an event the fake's own flow never produces, such as a
+// scheduled cancellation, through its normal signed, retried delivery.
+func ExampleServer_Emit() {
+	ctx := context.Background()
+	srv := algunatest.NewServer()
+	defer srv.Close()
+	verifier, err := alguna.NewWebhookVerifier(srv.WebhookSecret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	handler := alguna.NewWebhookHandler(verifier)
+	handler.On(alguna.WebhookSubscriptionCancelationScheduled, func(_ context.Context, e *alguna.WebhookEvent) error {
+		v, err := e.Decode()
+		if err != nil {
+			return err
+		}
+		sub := v.(*alguna.Subscription)
+		fmt.Println("ends:", sub.ContractEndDate.Format("2006-01-02"), sub.Status)
+		return nil
+	})
+	app := httptest.NewServer(handler)
+	defer app.Close()
+	srv.AddWebhookEndpoint(app.URL)
+
+	if err := srv.Emit(ctx, alguna.WebhookSubscriptionCancelationScheduled, nil); err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.FlushWebhooks(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("delivered:", srv.Deliveries()[0].Status)
+	// Output:
+	// ends: 2025-04-03 active
+	// delivered: succeeded
+}

@@ -96,8 +96,9 @@ func (s *Server) drawFault() (faultKind, Faults) {
 }
 
 // injectFault applies the configured latency and fault to one request and
-// reports whether it has answered (or dropped) it.
-func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
+// reports whether it has answered (or dropped) it. rec, when not nil, is the
+// request's log entry.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, rec *Request) bool {
 	kind, f := s.drawFault()
 	if f.Latency > 0 {
 		t := time.NewTimer(f.Latency)
@@ -113,16 +114,18 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	}
 	switch kind {
 	case faultError:
-		writeJSON(w, http.StatusInternalServerError, apiError{
-			Status: http.StatusInternalServerError, Detail: "internal server error (injected by algunatest)"})
+		writeError(w, http.StatusInternalServerError, codeInternalError, "internal server error (injected by algunatest)")
 		return true
 	case faultRateLimit:
 		secs := int64((f.RetryAfter + time.Second - 1) / time.Second)
+		if rec != nil {
+			rec.RetryAfter = time.Duration(secs) * time.Second
+		}
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-		writeJSON(w, http.StatusTooManyRequests, apiError{
-			Status: http.StatusTooManyRequests, Detail: "rate limit exceeded (injected by algunatest)"})
+		writeError(w, http.StatusTooManyRequests, codeRateLimited, "rate limit exceeded (injected by algunatest)")
 		return true
 	case faultReset:
+		logUnanswered(w)
 		resetConnection(w)
 		return true
 	}
@@ -133,11 +136,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 // to zero makes the close a TCP reset, which is what a crashed upstream or a
 // load balancer timing out looks like to the client.
 func resetConnection(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}

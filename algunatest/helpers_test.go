@@ -162,8 +162,11 @@ func createAccount(t testing.TB, s *Server, name, alias string) string {
 // grantCreditsRaw grants credits over raw HTTP.
 func grantCreditsRaw(t testing.TB, s *Server, accountID, creditType, amount string) {
 	t.Helper()
-	r := call(t, s, http.MethodPost, "/accounts/"+accountID+"/credits/grants",
-		obj{"creditType": creditType, "amount": amount, "reason": "test"})
+	body := obj{"creditType": creditType, "amount": amount, "reason": "test"}
+	if creditType == "monetary" {
+		body["currency"] = "USD"
+	}
+	r := call(t, s, http.MethodPost, "/accounts/"+accountID+"/credits/grants", body)
 	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
 }
 

@@ -235,12 +235,14 @@ func TestSDKCheckoutAndPortal(t *testing.T) {
 	require.True(t, strings.HasPrefix(sess.URL, s.URL+"/checkout/session/"))
 	page := requireHTML(t, get(t, httpClient(t), sess.URL), http.StatusOK)
 	require.Contains(t, page, `id="pay"`)
-	require.NoError(t, s.CompleteCheckout(ctx, sess.ID))
-
 	link, err := c.Checkout.FlowURL(DefaultFlowID, acc.ID, "pt-1")
 	require.NoError(t, err)
 	page = requireHTML(t, get(t, httpClient(t), link), http.StatusOK)
 	require.Contains(t, page, `<h1 id="plan-name">Pro</h1>`)
+
+	require.NoError(t, s.CompleteCheckout(ctx, sess.ID))
+	page = requireHTML(t, get(t, httpClient(t), link), http.StatusConflict)
+	require.Contains(t, page, `data-status="409"`, "subscribed: no second checkout")
 
 	portal, err := c.Portal.CreateSession(ctx, &alguna.PortalSessionParams{
 		AccountID:            acc.ID,

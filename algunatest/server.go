@@ -19,9 +19,11 @@ import (
 
 // Server is a running fake of the Alguna API and its hosted pages.
 //
-// All of its state lives behind one mutex. Handlers take it for the few
-// microseconds a state change needs and never while doing network I/O: webhook
-// sends, page rendering and response writing all happen outside it.
+// What it remembers of Alguna's objects lives behind one mutex (the rate
+// limit's buckets and the request log have small locks of their own).
+// Handlers take it for the few microseconds a state change needs and never
+// while doing network I/O: webhook sends, page rendering and response
+// writing all happen outside it.
 type Server struct {
 	// URL is the base URL of the API and of the hosted pages, such as
 	// "http://127.0.0.1:39215", with no trailing slash.
@@ -48,6 +50,18 @@ type Server struct {
 	cancelSend      context.CancelFunc
 	workers         sync.WaitGroup
 
+	// limitMu guards the rate limit's buckets.
+	limitMu sync.Mutex
+	events  bucket
+	reqs    bucket
+
+	// logMu guards the request log and the recovered panics. It is not mu,
+	// so that recovering from a panic raised while mu was held cannot
+	// deadlock.
+	logMu    sync.Mutex
+	requests []Request
+	panics   []Panic
+
 	mu sync.Mutex // guards everything below
 	st state
 }
@@ -64,11 +78,20 @@ type state struct {
 	accountOrder []*account // creation order, the default list order
 	aliases      map[string]*account
 
+	subscriptions     map[string]*subscription
+	subscriptionOrder []*subscription
+	invoices          map[string]*invoice
+	invoiceOrder      []*invoice
+	grants            map[string]*grant
+	grantOrder        []*grant
+
 	events     []storedEvent
 	seenEvents map[string]struct{}
 	meters     map[string][]*meter // by event name
 
 	flows         map[string]CheckoutFlow
+	plans         map[string]*Plan
+	planOrder     []string // the catalogue's order
 	checkouts     map[string]*checkoutSession
 	checkoutOrder []*checkoutSession
 	portals       map[string]*portalSession
@@ -92,12 +115,14 @@ type config struct {
 	apiKey        string
 	webhookSecret string
 	flows         []CheckoutFlow
+	plans         []Plan
 	portalTTL     time.Duration
 	retrySchedule []time.Duration
 	sendTimeout   time.Duration
 	clock         func() time.Time
 	metrics       []Metric
 	endpoints     []*webhookEndpoint
+	rateLimit     RateLimit
 }
 
 // Option configures a Server. NewServer panics on a bad one, because a fake
@@ -235,6 +260,7 @@ func Start(opts ...Option) (*Server, error) {
 	cfg := config{
 		addr:          "127.0.0.1:0",
 		flows:         []CheckoutFlow{defaultFlow()},
+		plans:         []Plan{defaultPlan()},
 		portalTTL:     time.Hour,
 		retrySchedule: []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 500 * time.Millisecond},
 		sendTimeout:   10 * time.Second,
@@ -248,6 +274,11 @@ func Start(opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("algunatest: %w", err)
 		}
 	}
+	flows, plans, err := resolveFlows(cfg.flows, cfg.plans)
+	if err != nil {
+		return nil, fmt.Errorf("algunatest: %w", err)
+	}
+	cfg.flows, cfg.plans = flows, plans
 	if cfg.apiKey == "" {
 		cfg.apiKey = "sk_test_" + randomToken(24)
 	}
@@ -301,20 +332,30 @@ func Start(opts ...Option) (*Server, error) {
 		IdleConnTimeout:     30 * time.Second,
 	}
 	s.sendCtx, s.cancelSend = context.WithCancel(context.Background())
+	now := cfg.clock()
+	s.events = newBucket(cfg.rateLimit.EventsPerSecond, now)
+	s.reqs = newBucket(cfg.rateLimit.RequestsPerSecond, now)
 	s.st = state{
-		fresh:      make(map[net.Conn]struct{}),
-		accounts:   make(map[string]*account),
-		aliases:    make(map[string]*account),
-		seenEvents: make(map[string]struct{}),
-		meters:     make(map[string][]*meter),
-		flows:      make(map[string]CheckoutFlow),
-		checkouts:  make(map[string]*checkoutSession),
-		portals:    make(map[string]*portalSession),
-		queues:     make(map[queueKey]*deliveryQueue),
-		idem:       make(map[string]*idemEntry),
+		fresh:         make(map[net.Conn]struct{}),
+		accounts:      make(map[string]*account),
+		aliases:       make(map[string]*account),
+		seenEvents:    make(map[string]struct{}),
+		meters:        make(map[string][]*meter),
+		flows:         make(map[string]CheckoutFlow),
+		plans:         make(map[string]*Plan),
+		subscriptions: make(map[string]*subscription),
+		invoices:      make(map[string]*invoice),
+		grants:        make(map[string]*grant),
+		checkouts:     make(map[string]*checkoutSession),
+		portals:       make(map[string]*portalSession),
+		queues:        make(map[queueKey]*deliveryQueue),
+		idem:          make(map[string]*idemEntry),
 	}
 	for _, f := range cfg.flows {
 		s.st.flows[f.ID] = f
+	}
+	for _, p := range cfg.plans {
+		s.putPlanLocked(p) // no other goroutine can see s yet
 	}
 	for _, m := range cfg.metrics {
 		s.setMetricLocked(m) // no other goroutine can see s yet
@@ -400,9 +441,14 @@ func formatAmount(d decimal.Decimal) string {
 	return d.String()
 }
 
-// formatMoney writes a price with cents ("49.00").
+// formatMoney writes a price with cents ("49.00"), and with the digits
+// past the cents that a sub-cent price has ("0.002"): rounding a price
+// would state another one.
 func formatMoney(d decimal.Decimal) string {
-	return d.StringFixed(2)
+	if d.Equal(d.Round(2)) {
+		return d.StringFixed(2)
+	}
+	return d.String()
 }
 
 // newID returns a fresh object id such as "acc_k3j5p2x7q9m4d8h6".

@@ -131,6 +131,14 @@ func TestEveryAPIEndpointNeedsTheKey(t *testing.T) {
 		{http.MethodPost, "/customer-session/checkout"},
 		{http.MethodPost, "/events"},
 		{http.MethodPost, "/portal/customer-session/customer-portal"},
+		{http.MethodGet, "/subscriptions"},
+		{http.MethodGet, "/subscriptions/sub_x"},
+		{http.MethodGet, "/invoices"},
+		{http.MethodGet, "/invoices/inv_x"},
+		{http.MethodGet, "/plans"},
+		{http.MethodGet, "/plans/plan_pro"},
+		{http.MethodGet, "/credit-grants"},
+		{http.MethodGet, "/credit-grants/cgr_x"},
 	}
 	for _, e := range endpoints {
 		r := call(t, s, e.method, e.path, "{}", "Authorization", "")
@@ -140,7 +148,7 @@ func TestEveryAPIEndpointNeedsTheKey(t *testing.T) {
 
 func TestUnknownRoutesAnswerJSON(t *testing.T) {
 	s := newServer(t)
-	requireError(t, call(t, s, http.MethodGet, "/invoices", nil), http.StatusNotFound, "no such endpoint: GET /invoices")
+	requireError(t, call(t, s, http.MethodGet, "/refunds", nil), http.StatusNotFound, "no such endpoint: GET /refunds")
 	requireError(t, call(t, s, http.MethodDelete, "/accounts/acc_x", nil), http.StatusMethodNotAllowed, "DELETE is not allowed")
 	requireError(t, call(t, s, http.MethodPut, "/events", "[]"), http.StatusMethodNotAllowed, "PUT is not allowed on /events")
 }

@@ -9,10 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
-
-	"github.com/alguna/alguna-go/internal/standardwebhooks"
 )
 
 type webhookEndpoint struct {
@@ -268,18 +265,8 @@ func (s *Server) send(d *delivery) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	unix := time.Now().Unix()
-	ts := strconv.FormatInt(unix, 10)
-	sig := standardwebhooks.Sign(s.webhookKey, d.id, unix, d.body)
-	req.Header.Set("Content-Type", "application/json")
+	setWebhookHeaders(req.Header, s.webhookKey, d.id, time.Now().Unix(), d.body)
 	req.Header.Set("User-Agent", "algunatest")
-	// Alguna delivers through Svix, which sends each header under both
-	// names; receivers may read either.
-	for _, prefix := range []string{"webhook-", "svix-"} {
-		req.Header.Set(prefix+"id", d.id)
-		req.Header.Set(prefix+"timestamp", ts)
-		req.Header.Set(prefix+"signature", sig)
-	}
 	resp, err := s.sender.Do(req)
 	if err != nil {
 		return 0, err

@@ -6,7 +6,11 @@
 //
 // It prints the base URL, API key and webhook secret to point a client at,
 // and runs until SIGINT or SIGTERM. State lives in memory and is gone when it
-// stops.
+// stops. -events-per-second and -requests-per-second make it answer 429 past
+// those rates, as Alguna does past 1000 events and 100 requests a second.
+//
+// -h prints the flags and exits with status 0; a bad flag or value is
+// reported in one line, with status 2.
 package main
 
 import (
@@ -15,8 +19,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -59,11 +65,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, algunatest.WithMetric(m))
 		return nil
 	})
+	var limit algunatest.RateLimit
+	fs.Func("events-per-second", "answer 429 past this many ingested `events` a second (Alguna: 1000; default: no limit)", rateFlag(&limit.EventsPerSecond))
+	fs.Func("requests-per-second", "answer 429 past this many API `requests` a second (Alguna: 100; default: no limit)", rateFlag(&limit.RequestsPerSecond))
+	// The flag package would print the whole usage after every mistake;
+	// a mistake gets one line here, and the usage only when asked for.
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprintf(stdout, "Usage: algunafake [flags]\n\nRuns a fake of the Alguna API, its hosted pages and its webhooks.\n\nFlags:\n")
+			fs.PrintDefaults()
+			return err
+		}
+		return fmt.Errorf("%w (algunafake -h lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if limit != (algunatest.RateLimit{}) {
+		opts = append(opts, algunatest.WithRateLimit(limit))
 	}
 	opts = append(opts, algunatest.WithAddr(*addr))
 	if *apiKey != "" {
@@ -87,6 +108,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, h := range hooks {
 		fmt.Fprintf(&b, "Delivering webhooks to %s\n", h)
 	}
+	if limit.EventsPerSecond > 0 {
+		fmt.Fprintf(&b, "Rate limit: %v events a second\n", limit.EventsPerSecond)
+	}
+	if limit.RequestsPerSecond > 0 {
+		fmt.Fprintf(&b, "Rate limit: %v API requests a second\n", limit.RequestsPerSecond)
+	}
 	fmt.Fprintf(&b, "Checkout link: %s/checkout?flowId=%s&accountId=<account id>\n", srv.URL, algunatest.DefaultFlowID)
 	b.WriteString("Stop with Ctrl+C.\n")
 	if _, err := io.WriteString(stdout, b.String()); err != nil {
@@ -97,6 +124,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv.Close()
 	_, err = io.WriteString(stdout, "Stopped.\n")
 	return err
+}
+
+// rateFlag parses a rate limit: a number, zero (no limit) or more.
+func rateFlag(dst *float64) func(string) error {
+	return func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return errors.New("want a number, zero or more")
+		}
+		*dst = f
+		return nil
+	}
 }
 
 // parseMetric reads "event", "event:aggregation:property" or, for count,

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,11 +103,86 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"relative webhook", []string{"-webhook", "/hooks"}, "absolute http or https URL"},
 		{"bad secret", []string{"-webhook-secret", "whsec_***"}, "not valid base64"},
 		{"bad address", []string{"-addr", "8080"}, "listen address"},
+		{"rate not a number", []string{"-events-per-second", "fast"}, `invalid value "fast" for flag -events-per-second: want a number, zero or more`},
+		{"negative rate", []string{"-requests-per-second", "-1"}, `invalid value "-1" for flag -requests-per-second`},
+		{"NaN rate", []string{"-requests-per-second", "NaN"}, "want a number, zero or more"},
+		{"infinite rate", []string{"-events-per-second", "+Inf"}, "want a number, zero or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, tt.args...), io.Discard, io.Discard)
 			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestRunWithRateLimits(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-api-key", "sk_test_cli", "-requests-per-second", "1", "-events-per-second", "1000"}, w, io.Discard)
+		_ = w.Close()
+	}()
+	settings, rest := banner(t, out)
+	require.Equal(t, http.StatusCreated, createAccount(t, settings["ALGUNA_BASE_URL"], "sk_test_cli"))
+	require.Equal(t, http.StatusTooManyRequests, createAccount(t, settings["ALGUNA_BASE_URL"], "sk_test_cli"))
+	cancel()
+	for rest.Scan() {
+	}
+	require.NoError(t, <-done)
+}
+
+func TestRunHelp(t *testing.T) {
+	var stdout, stderr strings.Builder
+	err := run(context.Background(), []string{"-h"}, &stdout, &stderr)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	require.Empty(t, stderr.String())
+	for _, want := range []string{"Usage: algunafake [flags]", "-events-per-second", "-requests-per-second", "-metric", "-webhook"} {
+		require.Contains(t, stdout.String(), want)
+	}
+}
+
+// What a shell sees: -h succeeds with the usage on stdout; a mistake is one
+// line on stderr and status 2.
+func TestExitStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   string
+		status int
+		stdout string
+		stderr []string // whole lines
+	}{
+		{"help", "-h", 0, "Usage: algunafake [flags]", nil},
+		{"help, long form", "-help", 0, "-requests-per-second", nil},
+		{"bad value", "-events-per-second lots", 2, "", []string{
+			`algunafake: invalid value "lots" for flag -events-per-second: want a number, zero or more (algunafake -h lists the flags)`}},
+		{"unknown flag", "-port 8080", 2, "", []string{
+			"algunafake: flag provided but not defined: -port (algunafake -h lists the flags)"}},
+		{"stray argument", "-addr 127.0.0.1:0 serve", 2, "", []string{"algunafake: unexpected arguments: serve"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "ALGUNAFAKE_RUN_MAIN=1", "ALGUNAFAKE_ARGS="+tt.args, "GORACE=atexit_sleep_ms=0")
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			status := 0
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
+				status = exitErr.ExitCode()
+			} else {
+				require.NoError(t, err)
+			}
+			require.Equal(t, tt.status, status, "stderr: %s", stderr.String())
+			require.Contains(t, stdout.String(), tt.stdout)
+			var lines []string
+			if e := strings.TrimSuffix(stderr.String(), "\n"); e != "" {
+				lines = strings.Split(e, "\n")
+			}
+			require.Equal(t, tt.stderr, lines)
 		})
 	}
 }
