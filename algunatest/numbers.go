@@ -40,65 +40,17 @@ func jsonDecimalText(raw json.RawMessage) (string, error) {
 	return n.String(), nil
 }
 
-// checkPropertyNumber bounds an event property value that metering could
-// read as a number: a JSON number, or a string written as one ("2.5").
-// Other text is not a number and has no such bound.
+// checkPropertyNumber bounds an event property that is a JSON number. A
+// string is never refused, whatever it holds, as the SDK sends any string:
+// one written as a number too large for the bound ("1e100000000") is simply
+// not read as a number when metering sums or compares (see propertyNumber).
 func checkPropertyNumber(v any) error {
-	switch v := v.(type) {
-	case json.Number:
-		return numlimit.Text(v.String())
-	case string:
-		if isDecimalText(v) {
-			return numlimit.Text(v)
-		}
+	if n, ok := v.(json.Number); ok {
+		return numlimit.Text(n.String())
 	}
 	return nil
 }
 
-// isDecimalText reports whether s is written the way decimal.NewFromString
-// reads a number: an optional sign, digits with at most one point, and an
-// optional exponent. Its cost is linear in len(s).
-func isDecimalText(s string) bool {
-	i := 0
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		i++
-	}
-	digits, point := 0, false
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c >= '0' && c <= '9' {
-			digits++
-			continue
-		}
-		if c == '.' && !point {
-			point = true
-			continue
-		}
-		break
-	}
-	if digits == 0 {
-		return false
-	}
-	if i == len(s) {
-		return true
-	}
-	if s[i] != 'e' && s[i] != 'E' {
-		return false
-	}
-	i++
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		i++
-	}
-	if i == len(s) {
-		return false
-	}
-	for ; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // checkConfigDecimal bounds an amount a test configures (a flow's price, a
 // plan's), so that the fake's own arithmetic stays bounded too.
