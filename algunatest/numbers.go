@@ -51,7 +51,6 @@ func checkPropertyNumber(v any) error {
 	return nil
 }
 
-
 // checkConfigDecimal bounds an amount a test configures (a flow's price, a
 // plan's), so that the fake's own arithmetic stays bounded too.
 func checkConfigDecimal(what string, d decimal.Decimal) error {
