@@ -290,12 +290,11 @@ func validJSONNumber(s string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// decodeEvent reads an event back from its JSON. Numbers come back as
-// json.Number, so that they are sent again digit for digit.
+// decodeEvent reads an event back from JSON the SDK wrote (for OnFailure,
+// or from the spool), and checks that it is one.
 func decodeEvent(payload []byte) (Event, error) {
 	var e Event
 	d := json.NewDecoder(bytes.NewReader(payload))
-	d.UseNumber()
 	if err := d.Decode(&e); err != nil {
 		return Event{}, err
 	}

@@ -1,6 +1,7 @@
 package alguna
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -73,6 +74,35 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		return nil, &ValidationError{Problems: p}
 	}
 	return appendEvent(make([]byte, 0, 256), &e), nil
+}
+
+// UnmarshalJSON reads an event, with number properties as json.Number
+// holding the digits as written, so that an event read back is sent again
+// byte for byte and no amount passes through a float64.
+func (e *Event) UnmarshalJSON(data []byte) error {
+	type plain Event
+	var p plain
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if err := d.Decode(&p); err != nil {
+		return err
+	}
+	*e = Event(p)
+	return nil
+}
+
+// Prepare validates e exactly as Batcher.Enqueue does, fixes an empty
+// UniqueID (a new UUID) and a zero Timestamp (now, in UTC) in e, and returns
+// the JSON that Enqueue would send for it. It is for programs that record
+// usage before sending it, such as a transactional outbox: store the bytes,
+// and later read them back with json.Unmarshal into an Event and enqueue
+// that, which sends the very same bytes, with the same id.
+func (e *Event) Prepare() ([]byte, error) {
+	if p := e.problems(); len(p) > 0 {
+		return nil, &ValidationError{Problems: p}
+	}
+	e.fill(time.Now())
+	return appendEvent(make([]byte, 0, 256), e), nil
 }
 
 // problems lists what is wrong with the event, without allocating when

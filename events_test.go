@@ -188,3 +188,32 @@ func TestEncodeAgreesWithValidation(t *testing.T) {
 		require.Equal(t, len(e.problems()) == 0, ok, "case %d: problems %v", i, e.problems())
 	}
 }
+
+// TestEventPrepareRoundTrip checks the outbox's path: Prepare validates and
+// fills like Enqueue, and the stored bytes, read back with json.Unmarshal,
+// encode to the very same bytes.
+func TestEventPrepareRoundTrip(t *testing.T) {
+	e := Event{Account: "acc_1", EventName: "api_call", Properties: map[string]any{
+		"tokens": 1500, "cost": decimal.RequireFromString("0.000012500"), "big": uint64(18446744073709551615), "ratio": 0.1, "who": "Zoë",
+	}}
+	data, err := e.Prepare()
+	require.NoError(t, err)
+	require.NotEmpty(t, e.UniqueID, "the id is fixed in the event")
+	require.False(t, e.Timestamp.IsZero())
+	require.Equal(t, time.UTC, e.Timestamp.Location())
+
+	var back Event
+	require.NoError(t, json.Unmarshal(data, &back))
+	require.Equal(t, json.Number("1500"), back.Properties["tokens"])
+	require.Equal(t, json.Number("0.0000125"), back.Properties["cost"])
+	again, err := back.Prepare()
+	require.NoError(t, err)
+	require.Equal(t, string(data), string(again))
+	require.Equal(t, e.UniqueID, back.UniqueID)
+
+	bad := Event{Account: "acc_1"}
+	_, err = bad.Prepare()
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Empty(t, bad.UniqueID, "an invalid event is left as it was")
+}
