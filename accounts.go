@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"iter"
-	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AccountsService manages customer accounts: one per customer of yours.
@@ -27,9 +26,11 @@ func (s *AccountsService) client() *Client {
 
 // Account is a customer in Alguna.
 type Account struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Email     string    `json:"email,omitempty"`
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email,omitempty"`
+	// Alias is the guide's single alias; Aliases is the reference's list.
+	// An account made with either may be answered with both.
 	Alias     string    `json:"alias,omitempty"`
 	Aliases   []string  `json:"aliases,omitempty"`
 	Currency  string    `json:"currency,omitempty"`
@@ -41,6 +42,9 @@ type Account struct {
 	Contacts       []Contact `json:"contacts,omitempty"`
 }
 
+func (a *Account) listID() string      { return a.ID }
+func (a *Account) listAccount() string { return a.ID }
+
 // Address is a postal address.
 type Address struct {
 	Line1      string `json:"line1,omitempty"`
@@ -51,13 +55,49 @@ type Address struct {
 	Country    string `json:"country,omitempty"`
 }
 
+// EmailPreference is a kind of email a contact receives.
+type EmailPreference string
+
+// The email preferences Alguna documents.
+const (
+	// EmailPreferenceUpdates is product and account updates.
+	EmailPreferenceUpdates EmailPreference = "updates"
+	// EmailPreferenceBilling is invoices and payment notices.
+	EmailPreferenceBilling EmailPreference = "billing"
+)
+
 // Contact is a person at a customer who receives billing email.
 type Contact struct {
+	// ID is Alguna's; leave it empty when creating a contact.
 	ID        string `json:"id,omitempty"`
 	Email     string `json:"email,omitempty"`
 	FirstName string `json:"firstName,omitempty"`
 	LastName  string `json:"lastName,omitempty"`
 	IsPrimary bool   `json:"isPrimary,omitempty"`
+	// EmailPreferences says which emails the contact receives.
+	EmailPreferences []EmailPreference `json:"emailPreferences,omitempty"`
+}
+
+// UnmarshalJSON reads emailPreferences leniently: the reference shows a
+// list of names, and any other shape is ignored rather than failing the
+// whole account.
+func (c *Contact) UnmarshalJSON(b []byte) error {
+	type plain Contact
+	raw := struct {
+		*plain
+		EmailPreferences json.RawMessage `json:"emailPreferences"`
+	}{plain: (*plain)(c)}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	c.EmailPreferences = nil
+	if len(raw.EmailPreferences) > 0 {
+		var prefs []EmailPreference
+		if json.Unmarshal(raw.EmailPreferences, &prefs) == nil {
+			c.EmailPreferences = prefs
+		}
+	}
+	return nil
 }
 
 func (a *Account) check() error {
@@ -67,55 +107,41 @@ func (a *Account) check() error {
 	return nil
 }
 
-// AccountCreateParams are the fields of a new account, as in step 1 of the
-// self-serve guide.
+// AccountCreateParams are the fields of a new account. A caller who sets
+// only the guide's Name, Email and Alias sends exactly the body of step 1 of
+// the self-serve guide; the other fields are those of Alguna's account
+// reference, and both styles may be mixed: everything set is sent.
 type AccountCreateParams struct {
 	// Name is required.
 	Name string `json:"name"`
-	// Email receives invoices.
+	// Email receives invoices (the guide's field).
 	Email string `json:"email,omitempty"`
-	// Alias is your own id for the customer; Alguna accepts it wherever it
-	// takes an account id, so you need not store Alguna's.
+	// Alias is your own id for the customer (the guide's field). API paths
+	// take Alguna's account id, which Accounts.Lookup finds from an alias;
+	// usage events and portal sessions take the alias itself.
 	Alias string `json:"alias,omitempty"`
+	// Aliases are more ids of yours for the customer (the reference's
+	// field).
+	Aliases []string `json:"aliases,omitempty"`
+	// Contacts receive billing email (the reference's field).
+	Contacts []Contact `json:"contacts,omitempty"`
+	// Currency is the account's ISO 4217 currency, such as "USD".
+	Currency string `json:"currency,omitempty"`
+	// BillingAddress goes on invoices.
+	BillingAddress *Address `json:"billingAddress,omitempty"`
 }
 
 // AccountUpdateParams changes an account. Nil fields are left as they are.
+// A list that is set replaces the account's whole list: an empty, non-nil
+// list clears it.
 type AccountUpdateParams struct {
-	Name  *string `json:"name,omitempty"`
-	Email *string `json:"email,omitempty"`
-	Alias *string `json:"alias,omitempty"`
-}
-
-// ListOptions selects one page of a list.
-type ListOptions struct {
-	// Page is 1-based; zero means the first page.
-	Page int `url:"page,omitempty"`
-	// Limit is the page size: 5, 10, 25, 50 or 100. Zero uses Alguna's
-	// default.
-	Limit int `url:"limit,omitempty"`
-	// Sort is "field:asc" or "field:desc".
-	Sort string `url:"sort,omitempty"`
-}
-
-var sortPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*:(asc|desc)$`)
-
-func (o *ListOptions) validate() error {
-	if o == nil {
-		return nil
-	}
-	var p problems
-	if o.Page < 0 {
-		p.add("page must not be negative, got %d", o.Page)
-	}
-	switch o.Limit {
-	case 0, 5, 10, 25, 50, 100:
-	default:
-		p.add("limit must be 5, 10, 25, 50 or 100, got %d", o.Limit)
-	}
-	if o.Sort != "" && !sortPattern.MatchString(o.Sort) {
-		p.add("sort must look like \"field:asc\" or \"field:desc\", got %q", o.Sort)
-	}
-	return p.err()
+	Name           *string   `json:"name,omitempty"`
+	Email          *string   `json:"email,omitempty"`
+	Alias          *string   `json:"alias,omitempty"`
+	Aliases        []string  `json:"aliases,omitzero"`
+	Contacts       []Contact `json:"contacts,omitzero"`
+	Currency       *string   `json:"currency,omitempty"`
+	BillingAddress *Address  `json:"billingAddress,omitempty"`
 }
 
 // AccountList is one page of accounts.
@@ -128,22 +154,14 @@ type AccountList struct {
 // UnmarshalJSON accepts both list shapes Alguna uses: {"data": [...]} and
 // {"items": [...]}.
 func (l *AccountList) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		PageCount int        `json:"pageCount"`
-		Data      []*Account `json:"data"`
-		Items     []*Account `json:"items"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var page pageWire[Account]
+	if err := json.Unmarshal(b, &page); err != nil {
 		return err
 	}
-	if raw.Data == nil && raw.Items == nil {
-		return errors.New(`list has neither "data" nor "items"`)
+	if err := page.check(); err != nil {
+		return err
 	}
-	l.PageCount = raw.PageCount
-	l.Data = raw.Data
-	if l.Data == nil {
-		l.Data = raw.Items
-	}
+	l.PageCount, l.Data = page.PageCount, page.items()
 	return nil
 }
 
@@ -156,7 +174,10 @@ var (
 	lookupAccount = get("/account-lookup")
 )
 
-// Create makes a new account. Call it when a user signs up.
+// Create makes a new account. Call it when a user signs up; to make a
+// repeated or concurrent sign-up safe, look the alias up first and create
+// only when it is absent, with an idempotency key derived from your user id
+// (see the package's sign-up example).
 //
 // POST /accounts
 func (s *AccountsService) Create(ctx context.Context, p *AccountCreateParams, opts ...RequestOption) (*Account, error) {
@@ -178,10 +199,59 @@ func (p *AccountCreateParams) validate() error {
 	if strings.TrimSpace(p.Name) == "" {
 		ps.add("name is required")
 	}
-	if p.Email != "" && !plausibleEmail(p.Email) {
-		ps.add("email %q is not an email address", p.Email)
-	}
+	accountFieldProblems(&ps, &p.Name, &p.Email, &p.Alias, &p.Currency, p.Aliases, p.Contacts, p.BillingAddress)
 	return ps.err()
+}
+
+// accountFieldProblems checks the fields create and update share. Every
+// string is refused when it is not valid UTF-8: encoding/json would replace
+// the bad bytes, and two aliases that differ only there would become one.
+func accountFieldProblems(ps *problems, name, email, alias, currency *string, aliases []string, contacts []Contact, addr *Address) {
+	if name != nil && !utf8.ValidString(*name) {
+		ps.add("name is not valid UTF-8")
+	}
+	if email != nil && *email != "" && !plausibleEmail(*email) {
+		ps.add("email %q is not an email address", *email)
+	}
+	if alias != nil && !utf8.ValidString(*alias) {
+		ps.add("alias is not valid UTF-8")
+	}
+	if currency != nil && *currency != "" && !isCurrencyCode(*currency) {
+		ps.add("currency %q is not a three-letter ISO 4217 code", *currency)
+	}
+	seen := make(map[string]bool, len(aliases))
+	for i, a := range aliases {
+		switch {
+		case strings.TrimSpace(a) == "":
+			ps.add("aliases[%d] is empty", i)
+		case !utf8.ValidString(a):
+			ps.add("aliases[%d] is not valid UTF-8", i)
+		case seen[a]:
+			ps.add("aliases[%d] %q is given twice", i, a)
+		}
+		seen[a] = true
+	}
+	for i, c := range contacts {
+		if !plausibleEmail(c.Email) {
+			ps.add("contacts[%d]: email %q is not an email address", i, c.Email)
+		}
+		if !utf8.ValidString(c.FirstName) || !utf8.ValidString(c.LastName) {
+			ps.add("contacts[%d]: name is not valid UTF-8", i)
+		}
+		for _, pref := range c.EmailPreferences {
+			if pref != EmailPreferenceUpdates && pref != EmailPreferenceBilling {
+				ps.add("contacts[%d]: email preference %q is not %q or %q", i, pref, EmailPreferenceUpdates, EmailPreferenceBilling)
+			}
+		}
+	}
+	if addr != nil {
+		for _, f := range []string{addr.Line1, addr.Line2, addr.City, addr.State, addr.PostalCode, addr.Country} {
+			if !utf8.ValidString(f) {
+				ps.add("billing address is not valid UTF-8")
+				break
+			}
+		}
+	}
 }
 
 // Get fetches an account by its Alguna id.
@@ -209,15 +279,14 @@ func (s *AccountsService) Update(ctx context.Context, id string, p *AccountUpdat
 	switch {
 	case p == nil:
 		ps.add("update params are nil")
-	case p.Name == nil && p.Email == nil && p.Alias == nil:
+	case p.Name == nil && p.Email == nil && p.Alias == nil && p.Aliases == nil && p.Contacts == nil &&
+		p.Currency == nil && p.BillingAddress == nil:
 		ps.add("update params change nothing")
 	default:
 		if p.Name != nil && strings.TrimSpace(*p.Name) == "" {
 			ps.add("name must not be empty")
 		}
-		if p.Email != nil && *p.Email != "" && !plausibleEmail(*p.Email) {
-			ps.add("email %q is not an email address", *p.Email)
-		}
+		accountFieldProblems(&ps, p.Name, p.Email, p.Alias, p.Currency, p.Aliases, p.Contacts, p.BillingAddress)
 	}
 	if err := ps.err(); err != nil {
 		return nil, err
@@ -230,12 +299,16 @@ func (s *AccountsService) Update(ctx context.Context, id string, p *AccountUpdat
 }
 
 // Lookup finds the Alguna id of the account with the given alias (your own
-// id for the customer). Alguna also accepts the account id itself.
+// id for the customer). Alguna also accepts the account id itself. An alias
+// no account has is an error matching ErrNotFound.
 //
 // GET /account-lookup?alias={alias}
 func (s *AccountsService) Lookup(ctx context.Context, alias string, opts ...RequestOption) (string, error) {
-	if alias == "" {
+	switch {
+	case alias == "":
 		return "", invalid("alias is required")
+	case !utf8.ValidString(alias):
+		return "", invalid("alias is not valid UTF-8")
 	}
 	var out accountLookup
 	q := struct {
@@ -269,11 +342,11 @@ func (s *AccountsService) List(ctx context.Context, o *ListOptions, opts ...Requ
 	if o != nil {
 		q = o
 	}
-	var out AccountList
-	if err := s.client().do(ctx, listAccounts.with(), q, nil, &out, opts); err != nil {
+	items, pageCount, err := fetchPage[Account](ctx, s.client(), listAccounts.with(), q, "", opts)
+	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &AccountList{PageCount: pageCount, Data: items}, nil
 }
 
 // All walks every account, page by page from o.Page, until the last page.
@@ -283,56 +356,19 @@ func (s *AccountsService) List(ctx context.Context, o *ListOptions, opts ...Requ
 //		if err != nil { return err }
 //		...
 //	}
-func (s *AccountsService) All(ctx context.Context, o *ListOptions) iter.Seq2[*Account, error] {
-	return func(yield func(*Account, error) bool) {
-		var page ListOptions
-		if o != nil {
-			page = *o
+//
+// GET /accounts?page={page}&limit={limit}&sort={sort}
+func (s *AccountsService) All(ctx context.Context, o *ListOptions, opts ...RequestOption) iter.Seq2[*Account, error] {
+	return paginate(ctx, listAccounts, o, func(ctx context.Context, page ListOptions) ([]*Account, int, error) {
+		l, err := s.List(ctx, &page, opts...)
+		if err != nil {
+			return nil, 0, err
 		}
-		if page.Page == 0 {
-			page.Page = 1
-		}
-		var prevFirst string
-		for {
-			list, err := s.List(ctx, &page)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			// A server that ignores page would otherwise be walked forever.
-			if len(list.Data) > 0 && page.Page > 1 && list.Data[0].ID == prevFirst {
-				yield(nil, fmt.Errorf("alguna: GET /accounts: %w: page %d repeats page %d", ErrInvalidResponse, page.Page, page.Page-1))
-				return
-			}
-			if len(list.Data) > 0 {
-				prevFirst = list.Data[0].ID
-			}
-			for _, a := range list.Data {
-				if !yield(a, nil) {
-					return
-				}
-			}
-			if lastPage(page, list) {
-				return
-			}
-			page.Page++
-		}
-	}
-}
-
-// lastPage tells when to stop walking: at the page count when the API gives
-// one, else at an empty or short page.
-func lastPage(o ListOptions, l *AccountList) bool {
-	if len(l.Data) == 0 {
-		return true
-	}
-	if l.PageCount > 0 {
-		return o.Page >= l.PageCount
-	}
-	return o.Limit > 0 && len(l.Data) < o.Limit
+		return l.Data, l.PageCount, nil
+	})
 }
 
 func plausibleEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n")
+	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n") && utf8.ValidString(s)
 }

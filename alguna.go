@@ -35,6 +35,12 @@ type Client struct {
 	Events *EventsService
 	// Portal opens the hosted customer portal.
 	Portal *PortalService
+	// Subscriptions reads customers' subscriptions.
+	Subscriptions *SubscriptionsService
+	// Invoices reads customers' invoices.
+	Invoices *InvoicesService
+	// Plans reads the plans you sell.
+	Plans *PlansService
 
 	// key is a function rather than a string so that printing a Client,
 	// or a struct that holds one, can never show it (see secretKey).
@@ -267,6 +273,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.Checkout = &CheckoutService{owner: c}
 	c.Events = &EventsService{owner: c}
 	c.Portal = &PortalService{owner: c}
+	c.Subscriptions = &SubscriptionsService{owner: c}
+	c.Invoices = &InvoicesService{owner: c}
+	c.Plans = &PlansService{owner: c}
 	return c, nil
 }
 

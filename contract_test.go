@@ -60,7 +60,7 @@ var (
 	_ func(*alguna.AccountsService, context.Context, string, *alguna.AccountUpdateParams, ...alguna.RequestOption) (*alguna.Account, error)                  = (*alguna.AccountsService).Update
 	_ func(*alguna.AccountsService, context.Context, string, ...alguna.RequestOption) (string, error)                                                        = (*alguna.AccountsService).Lookup
 	_ func(*alguna.AccountsService, context.Context, *alguna.ListOptions, ...alguna.RequestOption) (*alguna.AccountList, error)                              = (*alguna.AccountsService).List
-	_ func(*alguna.AccountsService, context.Context, *alguna.ListOptions) iter.Seq2[*alguna.Account, error]                                                  = (*alguna.AccountsService).All
+	_ func(*alguna.AccountsService, context.Context, *alguna.ListOptions, ...alguna.RequestOption) iter.Seq2[*alguna.Account, error]                         = (*alguna.AccountsService).All
 	_ func(*alguna.CreditsService, context.Context, string, *alguna.CreditGrantParams, ...alguna.RequestOption) (*alguna.CreditGrant, error)                 = (*alguna.CreditsService).Grant
 	_ func(*alguna.CreditsService, context.Context, string, alguna.CreditType, ...alguna.RequestOption) (*alguna.CreditBalance, error)                       = (*alguna.CreditsService).Balance
 	_ func(*alguna.CreditsService, context.Context, string, alguna.CreditType, decimal.Decimal, ...alguna.RequestOption) (*alguna.CreditAvailability, error) = (*alguna.CreditsService).Availability
@@ -121,4 +121,50 @@ var (
 	_                                                           = algunatest.Metric{EventName: "", CreditType: alguna.CreditTypeUnits, Aggregation: algunatest.AggregationCount, Property: ""}
 	_                                                           = []algunatest.Aggregation{algunatest.AggregationCount, algunatest.AggregationCountUnique, algunatest.AggregationSum, algunatest.AggregationMax}
 	_                                                           = algunatest.Faults{ErrorRate: 0, RateLimitRate: 0, ResetRate: 0, RetryAfter: time.Duration(0), Latency: time.Duration(0), Seed: 0}
+)
+
+// The names added this round, as the issues pin them.
+var (
+	_                                                              = alguna.BatcherOptions{MaxEventsPerSecond: 0}
+	_ func(*alguna.Batcher, context.Context, []alguna.Event) error = (*alguna.Batcher).EnqueueMany
+	_ func() alguna.Option                                         = alguna.WithSandbox
+	_ string                                                       = alguna.SandboxBaseURL
+	_ struct {
+		Subscriptions *alguna.SubscriptionsService
+		Invoices      *alguna.InvoicesService
+		Plans         *alguna.PlansService
+	} = struct {
+		Subscriptions *alguna.SubscriptionsService
+		Invoices      *alguna.InvoicesService
+		Plans         *alguna.PlansService
+	}{(&alguna.Client{}).Subscriptions, (&alguna.Client{}).Invoices, (&alguna.Client{}).Plans}
+
+	_ func(*alguna.SubscriptionsService, context.Context, *alguna.SubscriptionListParams, ...alguna.RequestOption) (*alguna.SubscriptionList, error)      = (*alguna.SubscriptionsService).List
+	_ func(*alguna.SubscriptionsService, context.Context, *alguna.SubscriptionListParams, ...alguna.RequestOption) iter.Seq2[*alguna.Subscription, error] = (*alguna.SubscriptionsService).All
+	_ func(*alguna.SubscriptionsService, context.Context, string, ...alguna.RequestOption) (*alguna.Subscription, error)                                  = (*alguna.SubscriptionsService).Get
+	_                                                                                                                                                     = alguna.SubscriptionListParams{ListOptions: alguna.ListOptions{}, AccountID: "", Status: alguna.SubscriptionStatusActive}
+
+	_ func(*alguna.InvoicesService, context.Context, *alguna.InvoiceListParams, ...alguna.RequestOption) (*alguna.InvoiceList, error)      = (*alguna.InvoicesService).List
+	_ func(*alguna.InvoicesService, context.Context, *alguna.InvoiceListParams, ...alguna.RequestOption) iter.Seq2[*alguna.Invoice, error] = (*alguna.InvoicesService).All
+	_ func(*alguna.InvoicesService, context.Context, string, ...alguna.RequestOption) (*alguna.Invoice, error)                             = (*alguna.InvoicesService).Get
+	_                                                                                                                                      = alguna.InvoiceListParams{ListOptions: alguna.ListOptions{}, AccountID: "", Status: alguna.InvoiceStatusPaid}
+
+	_ func(*alguna.PlansService, context.Context, *alguna.ListOptions, ...alguna.RequestOption) (*alguna.PlanList, error)      = (*alguna.PlansService).List
+	_ func(*alguna.PlansService, context.Context, *alguna.ListOptions, ...alguna.RequestOption) iter.Seq2[*alguna.Plan, error] = (*alguna.PlansService).All
+	_ func(*alguna.PlansService, context.Context, string, ...alguna.RequestOption) (*alguna.Plan, error)                       = (*alguna.PlansService).Get
+
+	_ func(*alguna.CreditsService, context.Context, string, *alguna.ListOptions, ...alguna.RequestOption) (*alguna.CreditGrantList, error)      = (*alguna.CreditsService).ListGrants
+	_ func(*alguna.CreditsService, context.Context, string, *alguna.ListOptions, ...alguna.RequestOption) iter.Seq2[*alguna.CreditGrant, error] = (*alguna.CreditsService).AllGrants
+	_ func(*alguna.CreditsService, context.Context, string, ...alguna.RequestOption) (*alguna.CreditGrant, error)                               = (*alguna.CreditsService).GetGrant
+	_                                                                                                                                           = alguna.CreditGrantList{PageCount: 0, Data: []*alguna.CreditGrant(nil)}
+	_                                                                                                                                           = alguna.CreditGrant{RemainingAmount: decimal.NullDecimal{}, Status: alguna.CreditGrantStatusActive, ExpiresAt: nil, Priority: nil}
+	_                                                                                                                                           = alguna.CreditGrantParams{Currency: ""}
+
+	_ = alguna.AccountCreateParams{Aliases: []string(nil), Contacts: []alguna.Contact(nil), Currency: "", BillingAddress: (*alguna.Address)(nil)}
+	_ = alguna.AccountUpdateParams{Aliases: []string(nil), Contacts: []alguna.Contact(nil), Currency: (*string)(nil), BillingAddress: (*alguna.Address)(nil)}
+
+	_                                                 = alguna.Error{Method: "", Path: ""}
+	_ func(*alguna.Error) bool                        = (*alguna.Error).Retryable
+	_ func(*alguna.ResponseInfo) alguna.RequestOption = alguna.WithResponseInfo
+	_                                                 = alguna.ResponseInfo{StatusCode: 0, Header: http.Header(nil), RequestID: ""}
 )

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +217,166 @@ func TestEventPrepareRoundTrip(t *testing.T) {
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.Empty(t, bad.UniqueID, "an invalid event is left as it was")
+}
+
+// TestEventsWire checks Ingest on the wire and the decoding of its answer.
+func TestEventsWire(t *testing.T) {
+	runWire(t, []wireCase{
+		{
+			name: "Events.Ingest as in step 6, as a list",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Events.Ingest(ctx, []Event{guideEvent()})
+			},
+			response: eventsResponse,
+			method:   http.MethodPost, path: "/events",
+			body: guideEventsRequest,
+			want: &IngestResult{Ingested: []string{"evt_123456"}, Failed: []string{}},
+		},
+	})
+}
+
+// TestEventsValidation checks what Ingest refuses before sending.
+func TestEventsValidation(t *testing.T) {
+	valid := func() Event { return guideEvent() }
+	withProps := func(props map[string]any) []Event {
+		e := valid()
+		e.Properties = props
+		return []Event{e}
+	}
+	manyProps := map[string]any{}
+	for i := range MaxEventProperties + 1 {
+		manyProps[fmt.Sprintf("p%02d", i)] = i
+	}
+	runValidation(t, []validationCase{
+		{"event without account", func(ctx context.Context, c *Client) error {
+			e := valid()
+			e.Account = ""
+			_, err := c.Events.Ingest(ctx, []Event{valid(), e})
+			return err
+		}, []string{"events[1]: account is required"}},
+		{"event in year 10000", func(ctx context.Context, c *Client) error {
+			e := valid()
+			e.Timestamp = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+			_, err := c.Events.Ingest(ctx, []Event{e})
+			return err
+		}, []string{"events[0]: timestamp 10000-01-01T00:00:00Z is outside the years 1 to 9999"}},
+		{"event without name", func(ctx context.Context, c *Client) error {
+			e := valid()
+			e.EventName = ""
+			_, err := c.Events.Ingest(ctx, []Event{e})
+			return err
+		}, []string{"events[0]: eventName is required"}},
+		{"uniqueId over 255 characters", func(ctx context.Context, c *Client) error {
+			e := valid()
+			e.UniqueID = strings.Repeat("é", 256)
+			_, err := c.Events.Ingest(ctx, []Event{e})
+			return err
+		}, []string{"events[0]: uniqueId is 256 characters, more than 255"}},
+		{"more than 50 properties", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(manyProps))
+			return err
+		}, []string{"events[0]: 51 properties, more than 50"}},
+		{"bool property", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(map[string]any{"isTrial": true}))
+			return err
+		}, []string{`events[0]: property "isTrial": bool values are not accepted; send "true" or 1`}},
+		{"null property", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(map[string]any{"user": nil}))
+			return err
+		}, []string{`property "user": value is null`}},
+		{"nested property", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(map[string]any{"req": map[string]any{"path": "/v1"}}))
+			return err
+		}, []string{`property "req": value of type map[string]interface {} is not accepted`}},
+		{"list property", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(map[string]any{"tags": []string{"a"}}))
+			return err
+		}, []string{`property "tags": value of type []string`}},
+		{"NaN property", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(map[string]any{"ms": math.NaN()}))
+			return err
+		}, []string{`property "ms": value is not a finite number`}},
+		{"infinite float32 property", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(map[string]any{"ms": float32(math.Inf(-1))}))
+			return err
+		}, []string{`property "ms": value is not a finite number`}},
+		{"malformed json.Number property", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(map[string]any{"n": json.Number("1e")}))
+			return err
+		}, []string{`property "n": "1e" is not a number`}},
+		{"empty property name", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Ingest(ctx, withProps(map[string]any{"": "x"}))
+			return err
+		}, []string{"property name is empty"}},
+		{"every invalid event named by index, properties sorted", func(ctx context.Context, c *Client) error {
+			a, b := valid(), valid()
+			a.Account = ""
+			b.Properties = map[string]any{"z": false, "a": nil}
+			_, err := c.Events.Ingest(ctx, []Event{a, valid(), b})
+			return err
+		}, []string{"events[0]: account is required", `events[2]: property "a"`, `events[2]: property "z"`}},
+	})
+}
+
+// Ingest validates before it touches anything: an invalid batch leaves the
+// caller's events as they were.
+func TestIngestInvalidLeavesEventsAlone(t *testing.T) {
+	c, mock := newMockClient(t)
+	events := []Event{{Account: "acc_1", EventName: "api_call"}, {EventName: "api_call"}}
+	_, err := c.Events.Ingest(testCtx(t), events)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Empty(t, events[0].UniqueID)
+	require.True(t, events[0].Timestamp.IsZero())
+	require.Zero(t, mock.GetTotalCallCount())
+}
+
+func TestEventLimitsAccepted(t *testing.T) {
+	props := map[string]any{}
+	for i := range MaxEventProperties {
+		props[fmt.Sprintf("p%02d", i)] = i
+	}
+	e := guideEvent()
+	e.UniqueID = strings.Repeat("é", MaxUniqueIDLength)
+	e.Properties = props
+	_, err := json.Marshal(e)
+	require.NoError(t, err)
+}
+
+func TestEventMarshalJSONValidates(t *testing.T) {
+	e := guideEvent()
+	e.Properties = map[string]any{"isTrial": true}
+	_, err := json.Marshal(e)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, err.Error(), "bool values are not accepted")
+}
+
+// The hand-written encoder must agree with encoding/json on everything it
+// writes, including awkward strings and floats. (Invalid UTF-8 is refused
+// before encoding: TestEventInvalidUTF8IsRefused.)
+func TestEventEncodingMatchesEncodingJSON(t *testing.T) {
+	strs := []string{"", "plain", `quote " and \ backslash`, "ctl \x00\x01\x1f\t\n\r", "line sep \u2028 \u2029", "emoji 🎉 and é", "<html>&amp;"}
+	floats := []float64{0, math.Copysign(0, -1), 1, 1.5, -2.25, 1e-7, 1e-6, 123456789.125, 1e20, 1e21, 1.7976931348623157e308, 5e-324}
+	for i, s := range strs {
+		e := Event{UniqueID: s, Account: "acc " + s, EventName: "e", Timestamp: time.Date(2025, 3, 9, 15, 3, 17, 123456789, time.UTC),
+			Properties: map[string]any{"s": s, "f": floats[i%len(floats)], "g": floats[(i+5)%len(floats)], s + "k": int64(-9223372036854775808), "u": uint64(18446744073709551615)}}
+		got, err := json.Marshal(e)
+		require.NoError(t, err)
+
+		type plain Event
+		want, err := json.Marshal(plain(e))
+		require.NoError(t, err)
+		// encoding/json escapes <, > and & as \u003c etc.; both are valid,
+		// so compare the decoded values.
+		require.JSONEq(t, string(want), string(got), "string %q", s)
+		require.Contains(t, string(got), `:-9223372036854775808`)
+		require.Contains(t, string(got), `"u":18446744073709551615`)
+	}
+	// Timestamps go out in UTC; decimals and json.Numbers keep their digits.
+	e := Event{UniqueID: "u", Account: "a", EventName: "e", Timestamp: time.Date(2025, 3, 9, 16, 3, 17, 0, time.FixedZone("CET", 3600)),
+		Properties: map[string]any{"d": decimal.RequireFromString("12345678901234567890.000000001"), "n": json.Number("-1.5e3"), "f32": float32(0.1)}}
+	got, err := json.Marshal(e)
+	require.NoError(t, err)
+	require.Equal(t, `{"uniqueId":"u","account":"a","eventName":"e","timestamp":"2025-03-09T15:03:17Z","properties":{"d":12345678901234567890.000000001,"f32":0.1,"n":-1.5e3}}`, string(got))
 }

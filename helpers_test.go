@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,3 +203,70 @@ func (s *syncBuffer) String() string {
 
 func nan() float64 { return math.NaN() }
 func inf() float64 { return math.Inf(1) }
+
+// wireCase is one call, what it must put on the wire (method, escaped path,
+// query, headers, exact JSON body) and how it must decode the answer.
+type wireCase struct {
+	name     string
+	call     func(ctx context.Context, c *Client) (any, error)
+	response string
+	method   string
+	path     string
+	query    string // raw, exactly as go-querystring encodes it
+	body     string // empty: no body
+	want     any
+}
+
+func runWire(t *testing.T, tests []wireCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mock := newMockClient(t)
+			rec := recordJSON(mock, http.StatusOK, tt.response)
+
+			got, err := tt.call(testCtx(t), c)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+
+			req := rec.only(t)
+			require.Equal(t, tt.method, req.Method)
+			require.Equal(t, tt.path, req.Path)
+			require.Equal(t, tt.query, req.RawQuery)
+			if tt.body == "" {
+				require.Empty(t, req.Body)
+			} else {
+				require.JSONEq(t, tt.body, string(req.Body))
+			}
+			requireHeaders(t, req, "alguna-go/"+Version)
+		})
+	}
+}
+
+// validationCase is a call refused before sending, with the problems it
+// must name, in order.
+type validationCase struct {
+	name string
+	call func(ctx context.Context, c *Client) error
+	want []string // substrings, one per expected problem, in order
+}
+
+func runValidation(t *testing.T, tests []validationCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mock := newMockClient(t)
+			rec := recordJSON(mock, http.StatusOK, `{}`)
+
+			err := tt.call(testCtx(t), c)
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Len(t, ve.Problems, len(tt.want), "problems: %q", ve.Problems)
+			for i, want := range tt.want {
+				require.Contains(t, ve.Problems[i], want)
+			}
+			require.True(t, strings.HasPrefix(err.Error(), "alguna: invalid request: "), err.Error())
+			require.Empty(t, rec.requests(), "no request may be sent")
+			require.Zero(t, mock.GetTotalCallCount())
+		})
+	}
+}

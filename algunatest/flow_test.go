@@ -208,7 +208,7 @@ func TestGuideFlow(t *testing.T) {
 	require.Equal(t, alguna.SubscriptionStatusActive, sub.Status)
 	inv := find[alguna.Invoice](t, myApp.inbox, alguna.WebhookInvoicePaid)
 	require.Equal(t, completed.InvoiceID, inv.ID)
-	require.Equal(t, "paid", inv.Status)
+	require.Equal(t, alguna.InvoiceStatusPaid, inv.Status)
 
 	// 7. Usage continues; past the trial it is overage, billed by Alguna.
 	_, err = client.Events.Ingest(ctx, []alguna.Event{{Account: acc.ID, EventName: "api_call"}})

@@ -111,7 +111,7 @@ func TestSDKCredits(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, acc.ID, g.AccountID)
 	require.Equal(t, "50", g.Amount.String())
-	require.Equal(t, "active", g.Status)
+	require.Equal(t, alguna.CreditGrantStatusActive, g.Status)
 
 	_, err = c.Events.Ingest(ctx, []alguna.Event{
 		{Account: acc.ID, EventName: "tokens", Properties: map[string]any{"n": 12.75}},

@@ -83,11 +83,11 @@ func TestSignedDeliveryOfEveryType(t *testing.T) {
 		}},
 		{alguna.WebhookInvoiceIssued, func(t *testing.T, v any) {
 			inv(t, v)
-			require.Equal(t, "issued", v.(*alguna.Invoice).Status)
+			require.Equal(t, alguna.InvoiceStatusIssued, v.(*alguna.Invoice).Status)
 		}},
 		{alguna.WebhookInvoicePaid, func(t *testing.T, v any) {
 			inv(t, v)
-			require.Equal(t, "paid", v.(*alguna.Invoice).Status)
+			require.Equal(t, alguna.InvoiceStatusPaid, v.(*alguna.Invoice).Status)
 		}},
 		{alguna.WebhookPaymentCreated, pay},
 		{alguna.WebhookPaymentUpdated, func(t *testing.T, v any) {
