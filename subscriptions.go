@@ -105,7 +105,7 @@ func (p *SubscriptionListParams) validate() error {
 	if p == nil {
 		return nil
 	}
-	ps := p.ListOptions.problems()
+	ps := p.problems()
 	if !utf8.ValidString(p.AccountID) {
 		ps.add("account id is not valid UTF-8")
 	}
