@@ -397,3 +397,82 @@ func TestAccountDecodesReferenceShape(t *testing.T) {
 	require.Equal(t, 473879000, got.CreatedAt.Nanosecond())
 	require.True(t, got.UpdatedAt.Equal(time.Date(2025, 3, 4, 6, 0, 0, 1000, time.UTC)), got.UpdatedAt)
 }
+
+// TestAccountsReferenceFields checks the reference's account fields on the
+// wire: a guide-style caller sends exactly the guide's body (TestAccountsWire),
+// a caller may set both styles and both are sent, and on update a nil list
+// is left alone while an empty one clears.
+func TestAccountsReferenceFields(t *testing.T) {
+	runWire(t, []wireCase{
+		{
+			name: "Accounts.Create with both the guide's and the reference's fields",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Accounts.Create(ctx, &AccountCreateParams{
+					Name: "Acme Corp", Email: "billing@acme.com", Alias: "user-123",
+					Aliases:        []string{"crm-42"},
+					Contacts:       []Contact{{Email: "ap@acme.com", FirstName: "Ada", IsPrimary: true, EmailPreferences: []EmailPreference{EmailPreferenceBilling}}},
+					Currency:       "EUR",
+					BillingAddress: &Address{Line1: "1 Main St", City: "Springfield", PostalCode: "62701", Country: "US"},
+				})
+			},
+			response: `{"id": "acc_1", "name": "Acme Corp", "alias": "user-123", "aliases": ["user-123", "crm-42"],
+				"contacts": [{"id": "ctc_1", "email": "ap@acme.com", "firstName": "Ada", "isPrimary": true, "emailPreferences": ["billing"]}]}`,
+			method: http.MethodPost, path: "/accounts",
+			body: `{"name": "Acme Corp", "email": "billing@acme.com", "alias": "user-123", "aliases": ["crm-42"],
+				"contacts": [{"email": "ap@acme.com", "firstName": "Ada", "isPrimary": true, "emailPreferences": ["billing"]}],
+				"currency": "EUR", "billingAddress": {"line1": "1 Main St", "city": "Springfield", "postalCode": "62701", "country": "US"}}`,
+			want: &Account{ID: "acc_1", Name: "Acme Corp", Alias: "user-123", Aliases: []string{"user-123", "crm-42"},
+				Contacts: []Contact{{ID: "ctc_1", Email: "ap@acme.com", FirstName: "Ada", IsPrimary: true, EmailPreferences: []EmailPreference{EmailPreferenceBilling}}}},
+		},
+		{
+			name: "Accounts.Update leaves nil lists alone and clears empty ones",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Accounts.Update(ctx, "acc_1", &AccountUpdateParams{Aliases: []string{}, Currency: String("USD")})
+			},
+			response: `{"id": "acc_1", "name": "Acme Corp", "aliases": [], "currency": "USD"}`,
+			method:   http.MethodPatch, path: "/accounts/acc_1",
+			body: `{"aliases": [], "currency": "USD"}`,
+			want: &Account{ID: "acc_1", Name: "Acme Corp", Aliases: []string{}, Currency: "USD"},
+		},
+		{
+			name: "Accounts.Update replaces the contacts",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Accounts.Update(ctx, "acc_1", &AccountUpdateParams{Contacts: []Contact{{Email: "new@acme.com"}}})
+			},
+			response: `{"id": "acc_1", "name": "Acme Corp", "contacts": [{"id": "ctc_2", "email": "new@acme.com"}]}`,
+			method:   http.MethodPatch, path: "/accounts/acc_1",
+			body: `{"contacts": [{"email": "new@acme.com"}]}`,
+			want: &Account{ID: "acc_1", Name: "Acme Corp", Contacts: []Contact{{ID: "ctc_2", Email: "new@acme.com"}}},
+		},
+	})
+	runValidation(t, []validationCase{
+		{"create with an empty alias in the list", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Create(ctx, &AccountCreateParams{Name: "Acme", Aliases: []string{"a", " "}})
+			return err
+		}, []string{"aliases[1] is empty"}},
+		{"create with an alias twice", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Create(ctx, &AccountCreateParams{Name: "Acme", Aliases: []string{"a", "a"}})
+			return err
+		}, []string{`aliases[1] "a" is given twice`}},
+		{"create with an alias that is not UTF-8", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Create(ctx, &AccountCreateParams{Name: "Acme", Alias: "user-\xff"})
+			return err
+		}, []string{"alias is not valid UTF-8"}},
+		{"create with a bad contact", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Create(ctx, &AccountCreateParams{Name: "Acme", Contacts: []Contact{{Email: "nope", EmailPreferences: []EmailPreference{"marketing"}}}})
+			return err
+		}, []string{`contacts[0]: email "nope"`, `contacts[0]: email preference "marketing"`}},
+		{"create with a bad currency", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Create(ctx, &AccountCreateParams{Name: "Acme", Currency: "euro"})
+			return err
+		}, []string{`currency "euro"`}},
+		{"update with only an empty list changes something", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Update(ctx, "acc_1", &AccountUpdateParams{Contacts: []Contact{{Email: "x"}}})
+			return err
+		}, []string{`contacts[0]: email "x"`}},
+		{"lookup of an alias that is not UTF-8", func(ctx context.Context, c *Client) error {
+			_, err := c.Accounts.Lookup(ctx, "user-\xff")
+			return err
+		}, []string{"alias is not valid UTF-8"}},
+	})
+}

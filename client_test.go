@@ -2,15 +2,18 @@ package alguna
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
 
@@ -163,4 +166,150 @@ func TestHeaderValuesAreChecked(t *testing.T) {
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.Empty(t, rec.requests())
+}
+
+func TestSandbox(t *testing.T) {
+	c, err := NewClient(testKey, WithSandbox())
+	require.NoError(t, err)
+	require.Equal(t, SandboxBaseURL, c.baseURL)
+	require.Equal(t, "https://api.sandbox.alguna.io", SandboxBaseURL)
+	_, err = NewClient(testKey, WithSandbox(), WithBaseURL("https://api.alguna.io"))
+	require.ErrorContains(t, err, "WithSandbox and WithBaseURL")
+	c, err = NewClient(testKey)
+	require.NoError(t, err)
+	require.Equal(t, DefaultBaseURL, c.baseURL)
+}
+
+// WithResponseInfo gives a successful call's status, headers and request
+// id; for a call of several requests, the last one's.
+func TestResponseInfo(t *testing.T) {
+	c, mock := newMockClient(t)
+	record(mock,
+		jsonResponder(http.StatusOK, guideBalanceResponse, http.Header{"X-Request-Id": {"req_1"}, "X-Ratelimit-Remaining": {"99"}}))
+	var info ResponseInfo
+	_, err := c.Credits.Balance(testCtx(t), "acc_abc123", CreditTypeUnits, WithResponseInfo(&info))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, info.StatusCode)
+	require.Equal(t, "req_1", info.RequestID)
+	require.Equal(t, "99", info.Header.Get("X-Ratelimit-Remaining"))
+
+	c, mock = newMockClient(t)
+	n := 0
+	mock.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		n++
+		return jsonResponder(http.StatusOK, `{"ingested": [], "failed": []}`, http.Header{"X-Request-Id": {fmt.Sprintf("req_%d", n)}})(r)
+	})
+	events := make([]Event, 150)
+	for i := range events {
+		events[i] = Event{Account: "acc_1", EventName: "api_call"}
+	}
+	info = ResponseInfo{}
+	_, err = c.Events.Ingest(testCtx(t), events, WithResponseInfo(&info))
+	require.NoError(t, err)
+	require.Equal(t, "req_2", info.RequestID, "the last request's")
+
+	c, mock = newMockClient(t, WithMaxRetries(0))
+	recordJSON(mock, http.StatusNotFound, `{"detail": "no"}`)
+	info = ResponseInfo{}
+	_, err = c.Credits.Balance(testCtx(t), "acc_abc123", CreditTypeUnits, WithResponseInfo(&info))
+	require.ErrorIs(t, err, ErrNotFound)
+	require.Zero(t, info, "a failed call leaves it alone")
+
+	_, err = c.Credits.Balance(testCtx(t), "acc_abc123", CreditTypeUnits, WithResponseInfo(nil))
+	require.ErrorContains(t, err, "WithResponseInfo")
+}
+
+// An *Error names the call that failed, by its concrete path without the
+// query, which can hold an alias or an email.
+func TestErrorNamesTheCall(t *testing.T) {
+	c, mock := newMockClient(t, WithMaxRetries(0))
+	recordJSON(mock, http.StatusNotFound, `{"detail": "no such alias", "code": "not_found"}`)
+	_, err := c.Accounts.Lookup(testCtx(t), "jane@example.com")
+	var apiErr *Error
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, "GET", apiErr.Method)
+	require.Equal(t, "/account-lookup", apiErr.Path)
+	require.Equal(t, "alguna: GET /account-lookup: 404 Not Found: no such alias (code not_found)", err.Error())
+	require.NotContains(t, err.Error(), "jane")
+	require.False(t, apiErr.Retryable())
+	require.True(t, (&Error{StatusCode: 503}).Retryable())
+}
+
+// recordingObserver keeps what an Observer hears.
+type recordingObserver struct {
+	mu      sync.Mutex
+	calls   []CallInfo
+	results []CallResult
+}
+
+type observerKey struct{}
+
+func (o *recordingObserver) StartCall(ctx context.Context, call CallInfo) context.Context {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, call)
+	return context.WithValue(ctx, observerKey{}, call.Route)
+}
+
+func (o *recordingObserver) Attempt(ctx context.Context, call CallInfo, attempt int, h http.Header) {
+	h.Set("Traceparent", fmt.Sprintf("%v-%d", ctx.Value(observerKey{}), attempt))
+}
+
+func (o *recordingObserver) EndCall(ctx context.Context, call CallInfo, r CallResult) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if ctx.Value(observerKey{}) != call.Route {
+		panic("EndCall without StartCall's context")
+	}
+	r.Duration = 0
+	o.results = append(o.results, r)
+}
+
+// The observer sees every call by its route template, with its attempts,
+// status and request id, and may add headers to each attempt.
+func TestObserverSeesEveryCall(t *testing.T) {
+	obs := &recordingObserver{}
+	c, mock := newMockClient(t, WithObserver(obs))
+	rec := record(mock,
+		jsonResponder(http.StatusServiceUnavailable, `{}`, nil),
+		jsonResponder(http.StatusOK, grantResponse, http.Header{"X-Request-Id": {"req_7"}}),
+		jsonResponder(http.StatusNotFound, `{}`, http.Header{"X-Request-Id": {"req_8"}}))
+	_, err := c.Credits.Grant(testCtx(t), "acc_abc123", &CreditGrantParams{CreditType: CreditTypeUnits, Amount: decimal.NewFromInt(50)})
+	require.NoError(t, err)
+	_, err = c.Subscriptions.Get(testCtx(t), "sub_9")
+	require.ErrorIs(t, err, ErrNotFound)
+
+	require.Equal(t, []CallInfo{
+		{Method: "POST", Route: "/accounts/{id}/credits/grants", Path: "/accounts/acc_abc123/credits/grants"},
+		{Method: "GET", Route: "/subscriptions/{id}", Path: "/subscriptions/sub_9"},
+	}, obs.calls)
+	require.Equal(t, CallResult{StatusCode: 200, Attempts: 2, RequestID: "req_7"}, obs.results[0])
+	require.Equal(t, 404, obs.results[1].StatusCode)
+	require.Equal(t, 1, obs.results[1].Attempts)
+	require.ErrorIs(t, obs.results[1].Err, ErrNotFound)
+	reqs := rec.requests()
+	require.Equal(t, "/accounts/{id}/credits/grants-0", reqs[0].Header.Get("Traceparent"))
+	require.Equal(t, "/accounts/{id}/credits/grants-1", reqs[1].Header.Get("Traceparent"))
+	_, err = NewClient(testKey, WithObserver(nil))
+	require.ErrorContains(t, err, "WithObserver")
+}
+
+// Every endpoint's template has as many placeholders as its calls fill, and
+// never an id of its own.
+func TestEndpointTemplates(t *testing.T) {
+	for _, e := range []endpoint{createAccount, getAccount, updateAccount, listAccounts, lookupAccount,
+		grantCredits, creditBalance, creditAvailability, listGrants, getGrant, createCheckoutSession,
+		createPortalSession, ingestEvents, listSubscriptions, getSubscription, listInvoices, getInvoice, listPlans, getPlan} {
+		n := strings.Count(e.template, "{")
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = "x/y"
+		}
+		var c call
+		require.NotPanics(t, func() { c = e.with(ids...) }, e.String())
+		require.NotContains(t, c.path, "{", e.String())
+		require.Equal(t, strings.Count(c.path, "x%2Fy"), n, e.String())
+	}
+	require.Panics(t, func() { getAccount.with() })
+	require.Panics(t, func() { listAccounts.with("extra") })
 }

@@ -202,3 +202,78 @@ func TestGrantAmountIsAStringOnTheWire(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(rec.only(t).Body), `"amount":"0.000000000000000001"`)
 }
+
+// The reference's grant, as GET /credit-grants answers it.
+const referenceGrant = `{"id": "cg_1", "accountId": "acc_abc123", "type": "units", "amount": "50",
+	"remainingAmount": "12.5", "expiresAt": "2025-12-31T23:59:59Z", "priority": 1,
+	"status": "active", "description": "Welcome credits", "createdAt": "2025-03-03T17:06:07.473879Z"}`
+
+func TestCreditGrantsWire(t *testing.T) {
+	one := 1
+	want := &CreditGrant{
+		ID: "cg_1", AccountID: "acc_abc123", CreditType: CreditTypeUnits, Amount: decimal.RequireFromString("50"),
+		RemainingAmount: decimal.NewNullDecimal(decimal.RequireFromString("12.5")),
+		ExpiresAt:       ptr(time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC)), Priority: &one,
+		Status: CreditGrantStatusActive, Reason: "Welcome credits",
+		CreatedAt: time.Date(2025, 3, 3, 17, 6, 7, 473879000, time.UTC),
+	}
+	runWire(t, []wireCase{
+		{
+			name: "Credits.ListGrants of an account, in the reference's names",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Credits.ListGrants(ctx, "acc_abc123", &ListOptions{Limit: 5})
+			},
+			response: `{"items": [` + referenceGrant + `]}`,
+			method:   http.MethodGet, path: "/credit-grants", query: "accountId=acc_abc123&limit=5",
+			want: &CreditGrantList{Data: []*CreditGrant{want}},
+		},
+		{
+			name: "Credits.GetGrant in the guide's names",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Credits.GetGrant(ctx, "cg_2")
+			},
+			response: `{"id": "cg_2", "accountId": "acc_abc123", "creditType": "monetary", "amount": "10.00", "currency": "EUR",
+				"reason": "Goodwill", "remainingAmount": "10.00", "status": "active"}`,
+			method: http.MethodGet, path: "/credit-grants/cg_2",
+			want: &CreditGrant{ID: "cg_2", AccountID: "acc_abc123", CreditType: CreditTypeMonetary, Amount: decimal.RequireFromString("10.00"),
+				Currency: "EUR", Reason: "Goodwill", RemainingAmount: decimal.NewNullDecimal(decimal.RequireFromString("10.00")), Status: CreditGrantStatusActive},
+		},
+		{
+			name: "Credits.Grant of money sends its currency",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Credits.Grant(ctx, "acc_abc123", &CreditGrantParams{CreditType: CreditTypeMonetary, Amount: decimal.RequireFromString("25.00"), Currency: "EUR"})
+			},
+			response: `{"id": "cg_3", "accountId": "acc_abc123", "creditType": "monetary", "amount": "25.00", "currency": "EUR"}`,
+			method:   http.MethodPost, path: "/accounts/acc_abc123/credits/grants",
+			body: `{"creditType": "monetary", "amount": "25", "currency": "EUR"}`,
+			want: &CreditGrant{ID: "cg_3", AccountID: "acc_abc123", CreditType: CreditTypeMonetary, Amount: decimal.RequireFromString("25.00"), Currency: "EUR"},
+		},
+	})
+}
+
+// A new grant's answer need not say what remains: that reads as not set,
+// never as nothing left.
+func TestNewGrantRemainingNotSet(t *testing.T) {
+	c, mock := newMockClient(t)
+	recordJSON(mock, http.StatusOK, grantResponse)
+	g, err := c.Credits.Grant(testCtx(t), "acc_abc123", &CreditGrantParams{CreditType: CreditTypeUnits, Amount: decimal.NewFromInt(50)})
+	require.NoError(t, err)
+	require.False(t, g.RemainingAmount.Valid)
+}
+
+func TestCreditGrantsValidation(t *testing.T) {
+	runValidation(t, []validationCase{
+		{"list grants without account", func(ctx context.Context, c *Client) error {
+			_, err := c.Credits.ListGrants(ctx, "", nil)
+			return err
+		}, []string{"account id is required"}},
+		{"list grants with a bad limit too", func(ctx context.Context, c *Client) error {
+			_, err := c.Credits.ListGrants(ctx, "", &ListOptions{Limit: 3})
+			return err
+		}, []string{"limit must be", "account id is required"}},
+		{"get grant without id", func(ctx context.Context, c *Client) error {
+			_, err := c.Credits.GetGrant(ctx, "")
+			return err
+		}, []string{"grant id is required"}},
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/alguna/alguna-go"
@@ -180,6 +181,18 @@ func TestGuideFlow(t *testing.T) {
 	bal, err := client.Credits.Balance(ctx, acc.ID, alguna.CreditTypeUnits)
 	require.NoError(t, err)
 	require.True(t, bal.Balance.IsZero())
+	// The grant list says the same: the trial grant is used up.
+	grants, err := client.Credits.ListGrants(ctx, acc.ID, nil)
+	require.NoError(t, err)
+	require.Len(t, grants.Data, 1)
+	require.Equal(t, alguna.CreditGrantStatusExhausted, grants.Data[0].Status)
+	require.True(t, grants.Data[0].RemainingAmount.Valid)
+	require.True(t, grants.Data[0].RemainingAmount.Decimal.IsZero())
+	require.Equal(t, "Welcome credits", grants.Data[0].Reason)
+	// Before checkout there is no subscription.
+	active, err := client.Subscriptions.List(ctx, &alguna.SubscriptionListParams{AccountID: acc.ID, Status: alguna.SubscriptionStatusActive})
+	require.NoError(t, err)
+	require.Empty(t, active.Data)
 
 	// 5. Redirect to hosted checkout, and the customer pays.
 	sess, err := client.Checkout.CreateSession(ctx, &alguna.CheckoutSessionParams{
@@ -210,6 +223,28 @@ func TestGuideFlow(t *testing.T) {
 	require.Equal(t, completed.InvoiceID, inv.ID)
 	require.Equal(t, alguna.InvoiceStatusPaid, inv.Status)
 
+	// What the product reads from Alguna rather than storing: one active
+	// subscription, on the plan it bought, and the paid invoice.
+	active, err = client.Subscriptions.List(ctx, &alguna.SubscriptionListParams{AccountID: acc.ID, Status: alguna.SubscriptionStatusActive})
+	require.NoError(t, err)
+	require.Len(t, active.Data, 1)
+	require.Equal(t, sub.ID, active.Data[0].ID)
+	plan, err := client.Plans.Get(ctx, active.Data[0].PlanID)
+	require.NoError(t, err)
+	require.Equal(t, "Pro", plan.Name)
+	paid, err := client.Invoices.List(ctx, &alguna.InvoiceListParams{AccountID: acc.ID, Status: alguna.InvoiceStatusPaid})
+	require.NoError(t, err)
+	require.Len(t, paid.Data, 1)
+	require.Equal(t, inv.ID, paid.Data[0].ID)
+	full, err := client.Invoices.Get(ctx, inv.ID)
+	require.NoError(t, err)
+	require.Equal(t, "49", full.Total.String())
+	require.True(t, full.AmountPaid.Valid)
+	require.True(t, full.AmountPaid.Decimal.Equal(full.Total), "paid in full")
+	require.True(t, full.AmountRemaining.Decimal.IsZero())
+	require.Len(t, full.LineItems, 1)
+	require.Equal(t, plan.ID, full.LineItems[0].PlanID)
+
 	// 7. Usage continues; past the trial it is overage, billed by Alguna.
 	_, err = client.Events.Ingest(ctx, []alguna.Event{{Account: acc.ID, EventName: "api_call"}})
 	require.NoError(t, err)
@@ -236,6 +271,14 @@ func TestGuideFlow(t *testing.T) {
 	canceled := find[alguna.Subscription](t, myApp.inbox, alguna.WebhookSubscriptionCanceled)
 	require.Equal(t, sub.ID, canceled.ID)
 	require.Equal(t, alguna.SubscriptionStatusCanceled, canceled.Status)
+	// Alguna says so too, and the account has no active subscription left.
+	read, err := client.Subscriptions.Get(ctx, sub.ID)
+	require.NoError(t, err)
+	require.Equal(t, alguna.SubscriptionStatusCanceled, read.Status)
+	require.NotNil(t, read.EndedAt)
+	active, err = client.Subscriptions.List(ctx, &alguna.SubscriptionListParams{AccountID: acc.ID, Status: alguna.SubscriptionStatusActive})
+	require.NoError(t, err)
+	require.Empty(t, active.Data)
 
 	require.Equal(t, []string{
 		alguna.WebhookCreditsBalanceDepleted,
@@ -295,4 +338,77 @@ func TestWebhookHandlerRetryAndDedupe(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, []string{d[0].ID, d[0].ID}, calls)
 	require.True(t, strings.HasPrefix(d[0].ID, "msg_"))
+}
+
+// Twenty sign-ups of one user at once — a double-clicked button, a retried
+// request — end with one account and one trial grant, as the README's
+// sign-up promises.
+func TestRepeatedSignUpConverges(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv := algunatest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	// The README's sign-up (ExampleAccountsService_Lookup).
+	signUp := func(userID string) (string, error) {
+		id, err := client.Accounts.Lookup(ctx, userID)
+		switch {
+		case errors.Is(err, alguna.ErrNotFound):
+			var acc *alguna.Account
+			acc, err = client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Acme", Alias: userID},
+				alguna.WithIdempotencyKey("signup-"+userID))
+			if errors.Is(err, alguna.ErrUnprocessable) {
+				id, err = client.Accounts.Lookup(ctx, userID)
+			} else if err == nil {
+				id = acc.ID
+			}
+		}
+		if err != nil {
+			return "", err
+		}
+		grants, err := client.Credits.ListGrants(ctx, id, nil)
+		if err != nil {
+			return "", err
+		}
+		for _, g := range grants.Data {
+			if g.Reason == "Welcome credits" {
+				return id, nil
+			}
+		}
+		_, err = client.Credits.Grant(ctx, id, &alguna.CreditGrantParams{CreditType: alguna.CreditTypeUnits, Amount: decimal.NewFromInt(50), Reason: "Welcome credits"},
+			alguna.WithIdempotencyKey("trial-"+userID))
+		return id, err
+	}
+	ids := make([]string, 20)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			ids[i], err = signUp("user-7")
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		require.Equal(t, ids[0], id)
+	}
+	n := 0
+	for acc, err := range client.Accounts.All(ctx, nil) {
+		require.NoError(t, err)
+		require.Equal(t, ids[0], acc.ID)
+		n++
+	}
+	require.Equal(t, 1, n, "one account")
+	require.Equal(t, "50", srv.Balance(ids[0], alguna.CreditTypeUnits).String(), "one trial grant")
+
+	// A sign-up that died between creating the account and granting the
+	// trial gets its grant when it is run again.
+	acc, err := client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Half done", Alias: "user-8"})
+	require.NoError(t, err)
+	id, err := signUp("user-8")
+	require.NoError(t, err)
+	require.Equal(t, acc.ID, id)
+	require.Equal(t, "50", srv.Balance(id, alguna.CreditTypeUnits).String())
 }
