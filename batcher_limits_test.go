@@ -65,7 +65,7 @@ func TestBatcherHoldsEveryWorkerOnRetryAfter(t *testing.T) {
 		// Requests already on their way when the 429 was answered may
 		// still arrive just after it; none may be sent once it has been
 		// read, until its second has passed.
-		quiet := r.At.Add(100 * time.Millisecond)
+		quiet := r.At.Add(250 * time.Millisecond)
 		until := r.At.Add(r.RetryAfter)
 		for _, other := range log {
 			if other.At.After(quiet) && other.At.Before(until) {
