@@ -215,7 +215,7 @@ func (e *Event) fill(now time.Time) {
 }
 
 // eventIDs hands out random bytes for event ids from buffers filled 4 KiB
-// at a time: reading crypto/rand once per event was a tenth of the
+// at a time: reading crypto/rand once per event was a large share of the
 // Batcher's cost, and its interface call moved every id to the heap.
 var eventIDs = sync.Pool{New: func() any { return new(idBuffer) }}
 

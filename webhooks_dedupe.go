@@ -2,6 +2,7 @@ package alguna
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -79,13 +80,20 @@ type webhookDone struct {
 }
 
 // NewMemoryWebhookDeduper returns an in-memory deduper that remembers up to
-// maxIDs completed ids for up to maxAge each. Zero or negative values take
-// DefaultWebhookDedupeSize and DefaultWebhookDedupeAge.
+// maxIDs completed ids for up to maxAge each. Zero takes
+// DefaultWebhookDedupeSize and DefaultWebhookDedupeAge; a negative value is
+// a mistake in the program, and panics with a message that says so, as a
+// wrong WebhookHandlerOption does.
 func NewMemoryWebhookDeduper(maxIDs int, maxAge time.Duration) *MemoryWebhookDeduper {
-	if maxIDs <= 0 {
+	switch {
+	case maxIDs < 0:
+		panic(fmt.Sprintf("alguna: NewMemoryWebhookDeduper: maxIDs must not be negative, got %d", maxIDs))
+	case maxAge < 0:
+		panic(fmt.Sprintf("alguna: NewMemoryWebhookDeduper: maxAge must not be negative, got %v", maxAge))
+	case maxIDs == 0:
 		maxIDs = DefaultWebhookDedupeSize
 	}
-	if maxAge <= 0 {
+	if maxAge == 0 {
 		maxAge = DefaultWebhookDedupeAge
 	}
 	return &MemoryWebhookDeduper{

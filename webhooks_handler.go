@@ -15,35 +15,48 @@ import (
 // Alguna event, far below what could exhaust memory.
 const DefaultWebhookMaxBody int64 = 1 << 20
 
-// WebhookHandlerOption configures a WebhookHandler.
+// WebhookHandlerOption configures a WebhookHandler. NewWebhookHandler
+// returns no error, so an option given a wrong value panics when the handler
+// is built, with a message naming the option: it is a mistake in the
+// program, like registering a nil handler on an http.ServeMux, and failing
+// at start-up beats keeping a default the caller did not ask for.
 type WebhookHandlerOption func(*WebhookHandler)
 
-// WithWebhookMaxBody sets the largest request body the handler reads; larger
-// requests are answered 413 unread. Zero or negative keeps the default.
+// WithWebhookMaxBody sets the largest request body the handler reads
+// (default DefaultWebhookMaxBody); larger requests are answered 413 unread.
+// It must be positive.
 func WithWebhookMaxBody(n int64) WebhookHandlerOption {
 	return func(h *WebhookHandler) {
-		if n > 0 {
-			h.maxBody = n
+		if n <= 0 {
+			panic(fmt.Sprintf("alguna: WithWebhookMaxBody: the limit must be positive, got %d", n))
 		}
+		h.maxBody = n
 	}
 }
 
 // WithWebhookDeduper replaces the in-memory deduper, typically with one over
-// a store shared by every instance that receives webhooks. nil keeps the
-// default.
+// a store shared by every instance that receives webhooks (the postgres
+// module has one).
 func WithWebhookDeduper(d WebhookDeduper) WebhookHandlerOption {
 	return func(h *WebhookHandler) {
-		if d != nil {
-			h.dedupe = d
+		if d == nil {
+			panic("alguna: WithWebhookDeduper: the deduper is nil")
 		}
+		h.dedupe = d
 	}
 }
 
 // WithWebhookLogger makes the handler log rejected deliveries, callback
 // failures and panics. Log records carry the delivery id, event type and
-// error, never the secret or the body.
+// error, never the secret or the body. Without it the handler logs nothing
+// but its own misconfiguration.
 func WithWebhookLogger(l *slog.Logger) WebhookHandlerOption {
-	return func(h *WebhookHandler) { h.logger = l }
+	return func(h *WebhookHandler) {
+		if l == nil {
+			panic("alguna: WithWebhookLogger: the logger is nil")
+		}
+		h.logger = l
+	}
 }
 
 // WebhookHandler is an http.Handler that receives Alguna's webhooks:

@@ -749,3 +749,31 @@ func TestMemoryWebhookDeduper(t *testing.T) {
 		require.Equal(t, int32(1), acquired.Load())
 	})
 }
+
+// A wrong handler option is a mistake in the program: NewWebhookHandler
+// panics at once with the option's name, rather than keep a default the
+// caller did not ask for.
+func TestWrongHandlerOptionsPanicAtConstruction(t *testing.T) {
+	v, err := NewWebhookVerifier(vectorSecret)
+	require.NoError(t, err)
+	for name, opt := range map[string]WebhookHandlerOption{
+		"WithWebhookMaxBody": WithWebhookMaxBody(0),
+		"WithWebhookDeduper": WithWebhookDeduper(nil),
+		"WithWebhookLogger":  WithWebhookLogger(nil),
+	} {
+		require.Contains(t, panicMessage(t, func() { NewWebhookHandler(v, opt) }), "alguna: "+name+":")
+	}
+	require.Contains(t, panicMessage(t, func() { NewMemoryWebhookDeduper(-1, 0) }), "maxIDs must not be negative")
+	require.Contains(t, panicMessage(t, func() { NewMemoryWebhookDeduper(0, -time.Second) }), "maxAge must not be negative")
+	require.NotPanics(t, func() { NewWebhookHandler(v, nil, WithWebhookMaxBody(1)) })
+}
+
+func panicMessage(t *testing.T, f func()) (msg string) {
+	t.Helper()
+	defer func() {
+		msg, _ = recover().(string)
+	}()
+	f()
+	t.Fatal("no panic")
+	return ""
+}
