@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
@@ -312,4 +313,23 @@ func TestEndpointTemplates(t *testing.T) {
 	}
 	require.Panics(t, func() { getAccount.with() })
 	require.Panics(t, func() { listAccounts.with("extra") })
+}
+
+// A transport error quotes the URL it failed on; its query, which can hold
+// an alias or an email, is cut before the error reaches the caller or the
+// logs.
+func TestTransportErrorsDropTheQuery(t *testing.T) {
+	ln := httptest.NewServer(http.NotFoundHandler())
+	addr := ln.URL
+	ln.Close() // nothing listens there any more
+	var logs syncBuffer
+	c, err := NewClient(testKey, WithBaseURL(addr), WithMaxRetries(1),
+		WithRetryWait(time.Millisecond, time.Millisecond), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	_, err = c.Accounts.Lookup(testCtx(t), "jane@example.com")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "/account-lookup")
+	require.NotContains(t, err.Error(), "jane")
+	require.NotContains(t, logs.String(), "jane")
+	require.Contains(t, logs.String(), "retrying", "the retry was logged")
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,6 +304,7 @@ func (c *Client) attempt(ctx context.Context, req *request, info CallInfo, n int
 		if resp != nil {
 			_ = resp.Body.Close()
 		}
+		withoutQuery(err)
 		wrapped := fmt.Errorf("alguna: %s %s: %w", req.call.method, req.call.path, err)
 		if ctx.Err() != nil {
 			return attemptResult{err: wrapped}
@@ -350,6 +352,18 @@ func (c *Client) attempt(ctx context.Context, req *request, info CallInfo, n int
 		res.retry = pol.retryMalformed
 	}
 	return res
+}
+
+// withoutQuery cuts the query out of the URL a transport error quotes: it
+// can hold an alias or an email (GET /account-lookup?alias=…), and the
+// error ends up in logs and traces. The path stays, as in an *Error.
+func withoutQuery(err error) {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
+			ue.URL = ue.URL[:i]
+		}
+	}
 }
 
 // decodeAnswer decodes a 2xx body into out: by hand for the answers that
