@@ -1,6 +1,6 @@
 // Package algunaotel reports what an alguna-go client does to
 // OpenTelemetry: a span for every API call, the caller's trace context in
-// every request, and call durations.
+// every request, call durations, and a Batcher's counts as metrics.
 //
 // It is its own module, so that users of alguna-go who do not use
 // OpenTelemetry never download it:
@@ -49,4 +49,23 @@
 // included. The HTTP client's own instrumentation, such as an otelhttp
 // transport given with alguna.WithHTTPClient, can add a span for each
 // attempt beneath it.
+//
+// # Batcher metrics
+//
+// RegisterBatcher reports a Batcher's Stats as observable instruments read
+// at collection time: the queue depth (alguna.batcher.events.pending), the
+// events ingested, failed, dropped, enqueued, replayed and kept, the
+// requests retried, and the spool's size, corrupt records and fsyncs. Its
+// name argument tells several Batchers apart:
+//
+//	batcher, err := client.Events.NewBatcher(alguna.BatcherOptions{})
+//	if err != nil {
+//		return err
+//	}
+//	reg, err := algunaotel.RegisterBatcher(batcher, "usage")
+//	if err != nil {
+//		return err
+//	}
+//	defer reg.Unregister()
+//	defer batcher.Close(ctx)
 package algunaotel

@@ -12,7 +12,7 @@ import (
 // package records: filter on it to find the SDK's telemetry.
 const ScopeName = "github.com/alguna/alguna-go/otel"
 
-// Option configures NewObserver and WithTelemetry. Each
+// Option configures NewObserver, WithTelemetry and RegisterBatcher. Each
 // function reads the options that concern it and ignores the rest, so that
 // one list can be shared between them.
 type Option func(*config)
