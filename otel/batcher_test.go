@@ -2,7 +2,9 @@ package algunaotel_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -114,31 +116,53 @@ func TestBatcherMetrics(t *testing.T) {
 	require.Len(t, batcherMetrics(t, reader, "audit"), 11)
 }
 
+// A full queue refuses events; the metric counts each refusal. The server
+// holds the first batch until the test has filled the queue behind it.
 func TestBatcherMetricsCountDrops(t *testing.T) {
 	reader, mp := metering(t)
-	srv := algunatest.NewServer()
-	t.Cleanup(srv.Close)
-	client := srv.Client()
-	ctx := context.Background()
-	_, err := client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Acme", Alias: "user-1"})
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ingested":[],"failed":[]}`)
+	}))
+	t.Cleanup(ts.Close)
+	client, err := alguna.NewClient(testKey, alguna.WithBaseURL(ts.URL))
 	require.NoError(t, err)
-	b, err := client.Events.NewBatcher(alguna.BatcherOptions{FlushInterval: time.Hour, QueueSize: 2, DropWhenFull: true})
+	ctx := context.Background()
+	b, err := client.Events.NewBatcher(alguna.BatcherOptions{
+		FlushInterval: time.Millisecond, QueueSize: 2, DropWhenFull: true, Concurrency: 1,
+	})
 	require.NoError(t, err)
 	reg, err := algunaotel.RegisterBatcher(b, "small", algunaotel.WithMeterProvider(mp))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = reg.Unregister() })
-	dropped := 0
-	for range 5 {
-		if err := b.Enqueue(ctx, alguna.Event{Account: "user-1", EventName: "api_call"}); err != nil {
-			require.ErrorIs(t, err, alguna.ErrQueueFull)
-			dropped++
-		}
+
+	event := alguna.Event{Account: "user-1", EventName: "api_call"}
+	require.NoError(t, b.Enqueue(ctx, event))
+	require.NoError(t, b.Enqueue(ctx, event))
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch never reached the server")
 	}
-	require.Equal(t, 3, dropped)
+	// Both accepted events are in flight, unsettled: no room is left.
+	for range 3 {
+		require.ErrorIs(t, b.Enqueue(ctx, event), alguna.ErrQueueFull)
+	}
 	got := batcherMetrics(t, reader, "small")
 	require.Equal(t, int64(3), got[algunaotel.BatcherDroppedName])
+	require.Equal(t, int64(2), got[algunaotel.BatcherEnqueuedName])
 	require.Equal(t, int64(2), got[algunaotel.BatcherPendingName])
+
+	close(release)
 	require.NoError(t, b.Close(ctx))
+	got = batcherMetrics(t, reader, "small")
+	require.Equal(t, int64(0), got[algunaotel.BatcherPendingName])
+	require.Equal(t, int64(2), got[algunaotel.BatcherIngestedName])
 }
 
 func TestBatcherMetricsSpool(t *testing.T) {
