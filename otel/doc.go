@@ -27,10 +27,10 @@
 // http.request.resend_count when the call was retried. The request id of
 // the last answer is alguna.request_id. A failed call has the Error status,
 // error.type (the status code, or "timeout", "canceled",
-// "invalid_response", or the type of a transport error) and an exception
-// event with the error's message. The API key never appears: the SDK's
-// errors do not hold it, and the query string a transport error quotes is
-// cut.
+// "invalid_response", the type of a transport error, or "_OTHER") and an
+// exception event with the error's message. The API key never appears: the
+// SDK's errors do not hold it, and the query string a transport error
+// quotes is cut.
 //
 // Each request of a call, retries included, carries the call's span in its
 // headers through the propagator (the global one unless WithPropagator

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
 	"go.opentelemetry.io/otel/trace"
@@ -68,9 +69,12 @@ func NewObserver(opts ...Option) *Observer {
 		metric.WithExplicitBucketBoundaries(callDurationBuckets...),
 	)
 	if err != nil {
-		// The instrument is still usable; OpenTelemetry reports such
-		// errors through its own handler rather than failing the program.
+		// Telemetry must not fail the program: OpenTelemetry reports such
+		// errors through its own handler.
 		otel.Handle(err)
+	}
+	if duration == nil {
+		duration = metricnoop.Float64Histogram{}
 	}
 	return &Observer{tracer: c.tracer(), propagator: c.propagator, duration: duration}
 }
@@ -88,7 +92,7 @@ func WithTelemetry(opts ...Option) alguna.Option {
 var defaultObserver = sync.OnceValue(func() *Observer { return NewObserver() })
 
 func (o *Observer) ready() *Observer {
-	if o == nil || o.tracer == nil || o.propagator == nil || o.duration == nil {
+	if o == nil || o.tracer == nil {
 		return defaultObserver()
 	}
 	return o
