@@ -356,7 +356,7 @@ func TestTransportErrorKeepsQueryOutOfSpan(t *testing.T) {
 
 	_, err = client.Accounts.Lookup(context.Background(), "someone@example.com")
 	require.Error(t, err)
-	require.Contains(t, err.Error(), "someone", "the error itself quotes the query: the span must cut it")
+	require.NotContains(t, err.Error(), "someone", "the SDK cuts the query from transport errors; the span cuts it too, whatever the error says")
 
 	ended := spans.Ended()
 	require.Len(t, ended, 1)
