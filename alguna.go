@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,6 +47,8 @@ type Client struct {
 	// or a struct that holds one, can never show it (see secretKey).
 	key             secretKey
 	baseURL         string // without a trailing slash
+	host            string // of baseURL, for observers
+	port            int
 	checkoutBaseURL string // without a trailing slash; empty when not configured
 	httpClient      *http.Client
 	retry           retrier
@@ -252,7 +255,10 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if cfg.product != "" {
 		ua += " " + cfg.product
 	}
+	host, port := hostPort(cfg.baseURL)
 	c := &Client{
+		host:            host,
+		port:            port,
 		key:             newSecretKey(apiKey),
 		baseURL:         cfg.baseURL,
 		checkoutBaseURL: cfg.checkoutBaseURL,
@@ -322,6 +328,22 @@ func absoluteURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q has no host", raw)
 	}
 	return u, nil
+}
+
+// hostPort splits a checked base URL into its host name and port.
+func hostPort(base string) (string, int) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", 0
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		port = 443
+		if u.Scheme == "http" {
+			port = 80
+		}
+	}
+	return u.Hostname(), port
 }
 
 // loopback reports whether host is this machine: "localhost" or a loopback

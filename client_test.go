@@ -281,8 +281,8 @@ func TestObserverSeesEveryCall(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 
 	require.Equal(t, []CallInfo{
-		{Method: "POST", Route: "/accounts/{id}/credits/grants", Path: "/accounts/acc_abc123/credits/grants"},
-		{Method: "GET", Route: "/subscriptions/{id}", Path: "/subscriptions/sub_9"},
+		{Method: "POST", Route: "/accounts/{id}/credits/grants", Path: "/accounts/acc_abc123/credits/grants", Host: "api.alguna.test", Port: 443},
+		{Method: "GET", Route: "/subscriptions/{id}", Path: "/subscriptions/sub_9", Host: "api.alguna.test", Port: 443},
 	}, obs.calls)
 	require.Equal(t, CallResult{StatusCode: 200, Attempts: 2, RequestID: "req_7"}, obs.results[0])
 	require.Equal(t, 404, obs.results[1].StatusCode)

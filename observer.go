@@ -36,6 +36,10 @@ type CallInfo struct {
 	Route string
 	// Path is the concrete path, without the query string.
 	Path string
+	// Host is the API's host name, and Port its port (443 for https unless
+	// the base URL names another), as the client's base URL gives them.
+	Host string
+	Port int
 }
 
 // CallResult is how an API call ended.

@@ -217,7 +217,7 @@ func (c *Client) send(ctx context.Context, req *request, out any, pol *policy) e
 	if pol.retry != nil {
 		r = pol.retry
 	}
-	info := CallInfo{Method: req.call.method, Route: req.call.template, Path: req.call.path}
+	info := CallInfo{Method: req.call.method, Route: req.call.template, Path: req.call.path, Host: c.host, Port: c.port}
 	start := time.Now()
 	ctx = c.observer.StartCall(ctx, info)
 	var last attemptResult

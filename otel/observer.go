@@ -113,6 +113,8 @@ func (o *Observer) StartCall(ctx context.Context, call alguna.CallInfo) context.
 			methodAttr(call.Method),
 			semconv.URLTemplate(call.Route),
 			semconv.URLPath(call.Path),
+			semconv.ServerAddress(call.Host),
+			semconv.ServerPort(call.Port),
 		),
 	)
 	return context.WithValue(ctx, spanKey{}, span)

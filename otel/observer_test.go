@@ -79,6 +79,8 @@ func TestSpanPerCallNamedByRoute(t *testing.T) {
 		require.Equal(t, w.method, a["http.request.method"].AsString())
 		require.Equal(t, w.route, a["url.template"].AsString())
 		require.Equal(t, w.path, a["url.path"].AsString())
+		require.Equal(t, "127.0.0.1", a["server.address"].AsString())
+		require.Equal(t, srv.URL, fmt.Sprintf("http://%s:%d", a["server.address"].AsString(), a["server.port"].AsInt64()))
 		// The span tells what the server answered, and the server's own
 		// request log agrees.
 		require.Equal(t, w.path, reqs[i].Path)
