@@ -23,8 +23,8 @@
 // "POST /accounts/{id}/credits/grants", never a concrete id, so that calls
 // of one kind group together. Its attributes follow OpenTelemetry's HTTP
 // client conventions where they fit: http.request.method, url.template,
-// url.path, server.address, server.port, http.response.status_code of the last answer, and
-// http.request.resend_count when the call was retried. The request id of
+// url.path, server.address, server.port, http.response.status_code of the
+// last answer, and http.request.resend_count when the call was retried. The request id of
 // the last answer is alguna.request_id. A failed call has the Error status,
 // error.type (the status code, or "timeout", "canceled",
 // "invalid_response", the type of a transport error, or "_OTHER") and an
