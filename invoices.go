@@ -6,7 +6,6 @@ import (
 	"errors"
 	"iter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -122,14 +121,7 @@ func (p *InvoiceListParams) validate() error {
 	if p == nil {
 		return nil
 	}
-	ps := p.problems()
-	if !utf8.ValidString(p.AccountID) {
-		ps.add("account id is not valid UTF-8")
-	}
-	if !utf8.ValidString(string(p.Status)) {
-		ps.add("status is not valid UTF-8")
-	}
-	return ps.err()
+	return filterProblems(&p.ListOptions, p.AccountID, string(p.Status)).err()
 }
 
 // InvoiceList is one page of invoices.

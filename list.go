@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"regexp"
+	"unicode/utf8"
 )
 
 // This file is what every list shares: the page options, the two list shapes
@@ -45,6 +46,19 @@ func (o *ListOptions) problems() problems {
 }
 
 func (o *ListOptions) validate() error { return o.problems().err() }
+
+// filterProblems checks a list's page options and its account and status
+// filters, which lists of an account's things share.
+func filterProblems(o *ListOptions, accountID, status string) problems {
+	ps := o.problems()
+	if !utf8.ValidString(accountID) {
+		ps.add("account id is not valid UTF-8")
+	}
+	if !utf8.ValidString(status) {
+		ps.add("status is not valid UTF-8")
+	}
+	return ps
+}
 
 // listed is what the paginator needs of an item: its id, to notice a server
 // that repeats a page, and the account it belongs to ("" for items that

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"iter"
 	"time"
-	"unicode/utf8"
 )
 
 // SubscriptionsService reads customers' subscriptions: whether an account's
@@ -105,14 +104,7 @@ func (p *SubscriptionListParams) validate() error {
 	if p == nil {
 		return nil
 	}
-	ps := p.problems()
-	if !utf8.ValidString(p.AccountID) {
-		ps.add("account id is not valid UTF-8")
-	}
-	if !utf8.ValidString(string(p.Status)) {
-		ps.add("status is not valid UTF-8")
-	}
-	return ps.err()
+	return filterProblems(&p.ListOptions, p.AccountID, string(p.Status)).err()
 }
 
 // SubscriptionList is one page of subscriptions.
