@@ -3,19 +3,18 @@ package alguna
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	mathrand "math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
 	"github.com/alguna/alguna-go/internal/numlimit"
@@ -214,16 +213,6 @@ func (e *Event) fill(now time.Time) {
 	}
 }
 
-// eventIDs hands out random bytes for event ids from buffers filled 4 KiB
-// at a time: reading crypto/rand once per event was a large share of the
-// Batcher's cost, and its interface call moved every id to the heap.
-var eventIDs = sync.Pool{New: func() any { return new(idBuffer) }}
-
-type idBuffer struct {
-	buf  [4096]byte
-	next int
-}
-
 // newEventID returns a random (version 4) UUID.
 func newEventID() string {
 	var b [36]byte
@@ -232,32 +221,26 @@ func newEventID() string {
 }
 
 // appendEventID appends a random (version 4) UUID in its usual text form,
-// so that the Batcher can write an id straight into an event's JSON.
+// so that the Batcher can write an id straight into an event's JSON. The
+// bits come from math/rand/v2's generator (ChaCha8, seeded by the runtime
+// from the system's entropy): an id must be unique, not secret — whoever
+// can send events can send any id — and reading crypto/rand for each cost
+// more than the rest of encoding an event.
 func appendEventID(buf []byte) []byte {
-	b := eventIDs.Get().(*idBuffer)
-	if b.next == 0 || b.next+16 > len(b.buf) {
-		// crypto/rand.Read never fails on the platforms Go supports.
-		_, _ = rand.Read(b.buf[:])
-		b.next = 0
-	}
-	var id uuid.UUID
-	copy(id[:], b.buf[b.next:b.next+16])
-	// Used bytes are wiped, so that no id can be read back from the pool.
-	clear(b.buf[b.next : b.next+16])
-	b.next += 16
-	if b.next == len(b.buf) {
-		b.next = 0
-	}
-	eventIDs.Put(b)
-	id[6] = id[6]&0x0f | 0x40 // version 4
-	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	var id [16]byte
+	binary.LittleEndian.PutUint64(id[:8], mathrand.Uint64()) //nolint:gosec // G404: see above
+	binary.LittleEndian.PutUint64(id[8:], mathrand.Uint64()) //nolint:gosec // G404: see above
+	id[6] = id[6]&0x0f | 0x40                                // version 4
+	id[8] = id[8]&0x3f | 0x80                                // RFC 4122 variant
+	var out [36]byte
+	hex := out[:0]
 	for i, c := range id {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			buf = append(buf, '-')
+			hex = append(hex, '-')
 		}
-		buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
+		hex = append(hex, hexDigits[c>>4], hexDigits[c&0xf])
 	}
-	return buf
+	return append(buf, out[:]...)
 }
 
 // IngestResult lists, by uniqueId, what Alguna accepted and refused.

@@ -380,3 +380,18 @@ func TestEventEncodingMatchesEncodingJSON(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `{"uniqueId":"u","account":"a","eventName":"e","timestamp":"2025-03-09T15:03:17Z","properties":{"d":12345678901234567890.000000001,"f32":0.1,"n":-1.5e3}}`, string(got))
 }
+
+// The hand-written timestamp agrees with time.RFC3339Nano for every kind of
+// fraction, across second boundaries that refresh its cache.
+func TestAppendTimestampMatchesRFC3339Nano(t *testing.T) {
+	base := time.Date(2025, 3, 9, 15, 3, 17, 0, time.UTC)
+	for _, ns := range []int{0, 1, 10, 100, 123456789, 500000000, 999999999, 100000, 120000000} {
+		for _, sec := range []int{0, 1, 59, 3600 * 24 * 365} {
+			ts := base.Add(time.Duration(sec)*time.Second + time.Duration(ns))
+			require.Equal(t, ts.Format(time.RFC3339Nano), string(appendTimestamp(nil, ts)))
+		}
+	}
+	for _, ts := range []time.Time{time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 5, time.UTC)} {
+		require.Equal(t, ts.Format(time.RFC3339Nano), string(appendTimestamp(nil, ts)))
+	}
+}
