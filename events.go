@@ -51,7 +51,10 @@ var ingestEvents = endpoint{method: http.MethodPost, template: "/events", keyles
 // EventName.
 type Event struct {
 	// UniqueID makes the event idempotent: Alguna counts an id once however
-	// often it is sent. Filled with a new UUID when empty.
+	// often it is sent (within its 7-day dedupe window). Filled with a new
+	// UUID when empty. At most 255 characters, and valid UTF-8: an id with
+	// invalid bytes is refused, never rewritten, since two such ids would
+	// otherwise be sent as one.
 	UniqueID string `json:"uniqueId"`
 	// Account is the Alguna account id or your alias for the account.
 	Account string `json:"account"`
@@ -61,8 +64,13 @@ type Event struct {
 	// (UTC) when zero, so that a retry cannot move the event into another
 	// billing period.
 	Timestamp time.Time `json:"timestamp"`
-	// Properties are flat: values may be strings, integers, finite floats,
-	// json.Number or decimal.Decimal (sent as a JSON number, digits intact).
+	// Properties are flat, at most 50: values may be strings (valid UTF-8),
+	// integers, finite floats, json.Number or decimal.Decimal (sent as a
+	// JSON number, digits intact). A number may have at most 100 digits and
+	// an exponent within ±400 (a decimal.Decimal counts its digits written
+	// out in full), so that whoever adds them up does bounded work. Events
+	// are taken as they are when they are accepted: a Batcher or Ingest
+	// reads the map during the call, and the caller may reuse it at once.
 	Properties map[string]any `json:"properties,omitempty"`
 }
 
