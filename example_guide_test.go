@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"net/http/httptest"
-	"time"
+	"net/http"
 
 	"github.com/shopspring/decimal"
 
@@ -80,12 +79,28 @@ func Example_guide() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("checkout page served by the fake:", session.URL != "")
+	resp, err := http.Get(session.URL) // the browser, after the redirect
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	fmt.Println("checkout page:", resp.StatusCode)
 
 	// Step 5 happens on the hosted page; the fake's Pay button does this.
+	// Alguna then sends checkout.session.completed to your webhook.
 	if err := fake.CompleteCheckout(ctx, session.ID); err != nil {
 		log.Fatal(err)
 	}
+
+	// The subscription lives in Alguna: read it rather than store it.
+	subs, err := client.Subscriptions.List(ctx, &alguna.SubscriptionListParams{
+		AccountID: account.ID,
+		Status:    alguna.SubscriptionStatusActive,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("subscribed to:", subs.Data[0].Name)
 
 	// Step 7: "Manage billing" opens the customer portal. Settings left nil
 	// keep Alguna's defaults; Bool(false) turns one off.
@@ -98,93 +113,16 @@ func Example_guide() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("portal page served by the fake:", portal.URL != "")
+	resp, err = http.Get(portal.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	fmt.Println("portal page:", resp.StatusCode)
 	// Output:
 	// available: true balance: 50
 	// balance after one call: 49
-	// checkout page served by the fake: true
-	// portal page served by the fake: true
-}
-
-func ExampleEventsService_NewBatcher() {
-	fake := algunatest.NewServer()
-	defer fake.Close()
-	client := fake.Client()
-	ctx := context.Background()
-	if _, err := client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Acme Corp", Alias: "user-123"}); err != nil {
-		log.Fatal(err)
-	}
-
-	// One Batcher per process, created at start-up.
-	batcher, err := client.Events.NewBatcher(alguna.BatcherOptions{
-		OnFailure: func(events []alguna.Event, err error) {
-			// Every accepted event that will not be ingested arrives here,
-			// exactly once, with the reason: keep it to send again later.
-			log.Printf("%d usage events not ingested: %v", len(events), err)
-		},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	// In a request handler: record the usage and move on.
-	err = batcher.Enqueue(ctx, alguna.Event{
-		Account:    "user-123", // the Alguna account id, or your alias for it
-		EventName:  "api_call",
-		Properties: map[string]any{"endpoint": "/v1/analyze", "tokens": 1500},
-	})
-	if err != nil {
-		log.Print(err) // a *alguna.ValidationError: the event was not queued
-	}
-
-	// On shutdown: deliver what is queued, retrying for up to 30 seconds.
-	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := batcher.Close(closeCtx); err != nil {
-		log.Printf("usage events: %v", err)
-	}
-
-	st := batcher.Stats()
-	fmt.Println("enqueued:", st.Enqueued, "ingested:", st.Ingested, "failed:", st.Failed)
-	fmt.Println("events at the fake:", len(fake.Events()))
-	// Output:
-	// enqueued: 1 ingested: 1 failed: 0
-	// events at the fake: 1
-}
-
-// A test of your webhook endpoint: the fake sends real, signed deliveries.
-func ExampleNewWebhookHandler_testing() {
-	ctx := context.Background()
-	fake := algunatest.NewServer()
-	defer fake.Close()
-
-	verifier, err := alguna.NewWebhookVerifier(fake.WebhookSecret)
-	if err != nil {
-		log.Fatal(err)
-	}
-	hooks := alguna.NewWebhookHandler(verifier)
-	granted := make(chan *alguna.CreditsGranted, 1)
-	hooks.OnCreditsGranted(func(_ context.Context, _ *alguna.WebhookEvent, g *alguna.CreditsGranted) error {
-		granted <- g
-		return nil
-	})
-	app := httptest.NewServer(hooks)
-	defer app.Close()
-	fake.AddWebhookEndpoint(app.URL) // all event types
-
-	client := fake.Client()
-	acc, err := client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Acme Corp"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	_, err = client.Credits.Grant(ctx, acc.ID, &alguna.CreditGrantParams{CreditType: alguna.CreditTypeUnits, Amount: decimal.NewFromInt(50)})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := fake.FlushWebhooks(ctx); err != nil { // every delivery answered
-		log.Fatal(err)
-	}
-	g := <-granted
-	fmt.Println(g.AccountID == acc.ID, g.Amount)
-	// Output: true 50
+	// checkout page: 200
+	// subscribed to: Pro
+	// portal page: 200
 }

@@ -4,66 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"time"
 
-	"github.com/alguna/alguna-go"
 	"github.com/shopspring/decimal"
+
+	"github.com/alguna/alguna-go"
+	"github.com/alguna/alguna-go/algunatest"
 )
 
-// guideServer stands in for Alguna in these examples: it answers with the
-// JSON of the self-serve billing guide. Real code leaves WithBaseURL out and
-// talks to https://api.alguna.io.
-func guideServer() *httptest.Server {
-	mux := http.NewServeMux()
-	answer := func(pattern, body string) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, body)
-		})
-	}
-	answer("POST /accounts", `{"id": "acc_abc123", "name": "Acme Corp", "email": "billing@acme.com", "alias": "your-internal-id-123"}`)
-	answer("POST /accounts/{id}/credits/grants", `{"id": "cg_1", "accountId": "acc_abc123", "creditType": "units", "amount": "50", "reason": "Welcome credits", "status": "active"}`)
-	answer("GET /accounts/{id}/credits/balance", `{"accountId": "acc_abc123", "creditType": "units", "balance": "50"}`)
-	answer("POST /customer-session/checkout", `{"checkoutSessionId": "chk_xyz789", "url": "https://billing.yourcompany.com/checkout/session/chk_xyz789"}`)
-	answer("POST /portal/customer-session/customer-portal", `{"sessionUrl": "https://billing.yourcompany.com/portal/ps_123"}`)
-	mux.HandleFunc("GET /accounts/{id}/credits/availability", func(w http.ResponseWriter, r *http.Request) {
-		balance := decimal.NewFromInt(50)
-		required, err := decimal.NewFromString(r.URL.Query().Get("required"))
-		if err != nil {
-			http.Error(w, `{"status": 400, "detail": "required is not a number"}`, http.StatusBadRequest)
-			return
-		}
-		shortfall := decimal.Max(required.Sub(balance), decimal.Zero)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = fmt.Fprintf(w, `{"available": %t, "balance": "%s", "required": "%s", "shortfall": "%s"}`,
-			shortfall.IsZero(), balance, required, shortfall)
-	})
-	mux.HandleFunc("GET /accounts/{id}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Request-Id", "req_7f3a")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = fmt.Fprintf(w, `{"status": 404, "detail": "account %s not found"}`, r.PathValue("id"))
-	})
-	mux.HandleFunc("GET /accounts", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Query().Get("page") {
-		case "1":
-			_, _ = io.WriteString(w, `{"pageCount": 2, "data": [{"id": "acc_abc123", "name": "Acme Corp"}, {"id": "acc_def456", "name": "Globex"}]}`)
-		default:
-			_, _ = io.WriteString(w, `{"pageCount": 2, "data": [{"id": "acc_ghi789", "name": "Initech"}]}`)
-		}
-	})
-	return httptest.NewServer(mux)
-}
+// The Examples of this package run against algunatest, the bundled fake of
+// Alguna, so that each one runs offline and prints what it did. Real code
+// makes its client with NewClient and a key from the environment; the calls
+// are the same.
 
 func ExampleNewClient() {
-	client, err := alguna.NewClient(os.Getenv("ALGUNA_API_KEY"),
+	fake := algunatest.NewServer() // stands in for Alguna in this example
+	defer fake.Close()
+
+	apiKey := fake.APIKey // in production: os.Getenv("ALGUNA_API_KEY")
+	client, err := alguna.NewClient(apiKey,
+		alguna.WithBaseURL(fake.URL), // in production: left out, for https://api.alguna.io
 		// Optional: name your product in the User-Agent, tune retries, send
 		// the SDK's retry log to your logger, and set the host of your
 		// hosted billing pages for Checkout.FlowURL.
@@ -74,178 +37,142 @@ func ExampleNewClient() {
 		alguna.WithCheckoutBaseURL("https://billing.yourcompany.com"),
 	)
 	if err != nil {
-		// Without ALGUNA_API_KEY in the environment, NewClient refuses.
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	_ = client
-}
 
-func ExampleAccountsService_Create() {
-	srv := guideServer()
-	defer srv.Close()
-	client, err := alguna.NewClient("sk_test_example", alguna.WithBaseURL(srv.URL))
+	// One client per process, shared by every goroutine.
+	account, err := client.Accounts.Create(context.Background(), &alguna.AccountCreateParams{Name: "Acme Corp"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	ctx := context.Background()
+	fmt.Println("created:", account.Name)
 
-	// Step 1 of the guide: a user signs up.
-	account, err := client.Accounts.Create(ctx, &alguna.AccountCreateParams{
-		Name:  "Acme Corp",
-		Email: "billing@acme.com",
-		Alias: "your-internal-id-123", // your own id for the customer
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(account.ID, account.Name)
-	// Output: acc_abc123 Acme Corp
-}
-
-func ExampleCreditsService_Grant() {
-	srv := guideServer()
-	defer srv.Close()
-	client, err := alguna.NewClient("sk_test_example", alguna.WithBaseURL(srv.URL))
-	if err != nil {
-		log.Fatal(err)
-	}
-	ctx := context.Background()
-
-	// Step 2 of the guide: trial credits. The idempotency key, derived from
-	// your own user id, makes sure a retried sign-up never grants twice.
-	grant, err := client.Credits.Grant(ctx, "acc_abc123", &alguna.CreditGrantParams{
-		CreditType: alguna.CreditTypeUnits,
-		Amount:     decimal.NewFromInt(50),
-		Reason:     "Welcome credits",
-	}, alguna.WithIdempotencyKey("trial-your-internal-id-123"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(grant.Amount, grant.CreditType, grant.Status)
-
-	balance, err := client.Credits.Balance(ctx, "acc_abc123", alguna.CreditTypeUnits)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("balance:", balance.Balance)
+	// A missing key is refused at once rather than on the first call: an
+	// unset environment variable shows up at start-up.
+	_, err = alguna.NewClient("")
+	fmt.Println(err)
 	// Output:
-	// 50 units active
-	// balance: 50
+	// created: Acme Corp
+	// alguna: the API key is empty
 }
 
-func ExampleCreditsService_Availability() {
-	srv := guideServer()
-	defer srv.Close()
-	client, err := alguna.NewClient("sk_test_example", alguna.WithBaseURL(srv.URL))
-	if err != nil {
-		log.Fatal(err)
-	}
+func ExampleWithHTTPClient() {
+	fake := algunatest.NewServer()
+	defer fake.Close()
 	ctx := context.Background()
 
-	// Before an action that costs 10 units, check the account can pay.
-	avail, err := client.Credits.Availability(ctx, "acc_abc123", alguna.CreditTypeUnits, decimal.NewFromInt(10))
+	// The client's own default times out each attempt after 60 seconds.
+	// Bring your own http.Client for another timeout, a proxy or
+	// instrumentation ...
+	client, err := alguna.NewClient(fake.APIKey, alguna.WithBaseURL(fake.URL),
+		alguna.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 	if err != nil {
 		log.Fatal(err)
-	}
-	if avail.Available {
-		fmt.Println("go ahead; balance", avail.Balance)
 	}
 
-	avail, err = client.Credits.Availability(ctx, "acc_abc123", alguna.CreditTypeUnits, decimal.NewFromInt(80))
+	// ... or bound a whole call, retries included, with its context.
+	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	account, err := client.Accounts.Create(callCtx, &alguna.AccountCreateParams{Name: "Acme Corp"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if !avail.Available {
-		fmt.Println("upgrade needed; short by", avail.Shortfall)
-	}
+	fmt.Println("created:", account.Name)
+
+	// A context that has already ended stops the call before it is sent.
+	ended, stop := context.WithCancel(ctx)
+	stop()
+	_, err = client.Credits.Balance(ended, account.ID, alguna.CreditTypeUnits)
+	fmt.Println(errors.Is(err, context.Canceled))
 	// Output:
-	// go ahead; balance 50
-	// upgrade needed; short by 30
+	// created: Acme Corp
+	// true
 }
 
-func ExampleCheckoutService_CreateSession() {
-	srv := guideServer()
-	defer srv.Close()
-	client, err := alguna.NewClient("sk_test_example", alguna.WithBaseURL(srv.URL))
+func ExampleWithSandbox() {
+	// Staging talks to Alguna's sandbox, with a sandbox key. Nothing is
+	// sent until the first call.
+	client, err := alguna.NewClient("sk_sandbox_example", alguna.WithSandbox())
 	if err != nil {
 		log.Fatal(err)
 	}
+	fmt.Println(client) // the key is never printed
 
-	// Step 4, option B: a handler of your app starts hosted checkout and
-	// redirects the browser to it.
-	upgrade := func(w http.ResponseWriter, r *http.Request) {
-		session, err := client.Checkout.CreateSession(r.Context(), &alguna.CheckoutSessionParams{
-			AccountID:        "acc_abc123",
-			AccountEmail:     "billing@acme.com",
-			Currency:         "USD",
-			SuccessURL:       "https://yourapp.com/welcome",
-			PassThroughToken: "your-internal-reference",
-		})
-		if err != nil {
-			http.Error(w, "checkout is unavailable", http.StatusBadGateway)
-			return
-		}
-		http.Redirect(w, r, session.URL, http.StatusSeeOther)
-	}
-
-	rec := httptest.NewRecorder()
-	upgrade(rec, httptest.NewRequest(http.MethodPost, "/upgrade", nil))
-	fmt.Println(rec.Code, rec.Header().Get("Location"))
-	// Output: 303 https://billing.yourcompany.com/checkout/session/chk_xyz789
+	// The sandbox is a host of its own, so it cannot be combined with
+	// another one.
+	_, err = alguna.NewClient("sk_sandbox_example", alguna.WithSandbox(), alguna.WithBaseURL("https://api.alguna.io"))
+	fmt.Println(err)
+	// Output:
+	// alguna.Client{baseURL: https://api.sandbox.alguna.io, apiKey: [redacted]}
+	// alguna: WithSandbox and WithBaseURL name two different hosts; give one
 }
 
-func ExampleCheckoutService_FlowURL() {
-	client, err := alguna.NewClient("sk_test_example",
-		alguna.WithCheckoutBaseURL("https://billing.yourcompany.com"))
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	// Step 4, option A: no API call, just a link to your checkout flow.
-	link, err := client.Checkout.FlowURL("flow_123", "acc_abc123", "your-internal-reference")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(link)
-	// Output: https://billing.yourcompany.com/checkout?flowId=flow_123&accountId=acc_abc123&pt=your-internal-reference
-}
-
-func ExamplePortalService_CreateSession() {
-	srv := guideServer()
-	defer srv.Close()
-	client, err := alguna.NewClient("sk_test_example", alguna.WithBaseURL(srv.URL))
-	if err != nil {
-		log.Fatal(err)
-	}
+// A sign-up retried after a crash: the idempotency key, derived from your
+// own user id, makes Alguna answer the retry with the account it created
+// the first time instead of creating a second one.
+func ExampleWithIdempotencyKey() {
+	fake := algunatest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
 	ctx := context.Background()
 
-	// Step 7: "Manage billing". Enterprise customers cancel through sales,
-	// so the portal hides self-service cancellation. Settings left nil keep
-	// Alguna's default, true.
-	session, err := client.Portal.CreateSession(ctx, &alguna.PortalSessionParams{
-		AccountID: "acc_abc123",
-		PlanOverviewSettings: &alguna.PlanOverviewSettings{
-			AllowSubscriptionCancel: alguna.Bool(false),
-		},
-	})
+	signUp := func(userID string) (*alguna.Account, error) {
+		return client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Acme Corp", Alias: userID},
+			alguna.WithIdempotencyKey("signup-"+userID))
+	}
+	first, err := signUp("user-123")
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(session.URL)
-	// Output: https://billing.yourcompany.com/portal/ps_123
+	// The process died before it stored first.ID; the job runs again.
+	again, err := signUp("user-123")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("same account:", first.ID == again.ID)
+
+	list, err := client.Accounts.List(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("accounts:", len(list.Data))
+	// Output:
+	// same account: true
+	// accounts: 1
+}
+
+// WithResponseInfo reads what a successful answer said besides its body,
+// such as the request id that Alguna's support asks for.
+func ExampleWithResponseInfo() {
+	fake := algunatest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
+
+	var info alguna.ResponseInfo
+	_, err := client.Accounts.Create(context.Background(), &alguna.AccountCreateParams{Name: "Acme Corp"},
+		alguna.WithResponseInfo(&info))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("status:", info.StatusCode)
+	fmt.Println("content type:", info.Header.Get("Content-Type"))
+
+	// The id names this request in the server's log.
+	requests := fake.Requests()
+	fmt.Println("request id logged:", info.RequestID != "" && requests[len(requests)-1].ID == info.RequestID)
+	// Output:
+	// status: 201
+	// content type: application/json
+	// request id logged: true
 }
 
 func ExampleError() {
-	srv := guideServer()
-	defer srv.Close()
-	client, err := alguna.NewClient("sk_test_example", alguna.WithBaseURL(srv.URL))
-	if err != nil {
-		log.Fatal(err)
-	}
+	fake := algunatest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
 	ctx := context.Background()
 
-	_, err = client.Accounts.Get(ctx, "acc_missing")
+	_, err := client.Accounts.Get(ctx, "acc_missing")
 
 	// Match the kind of failure with errors.Is ...
 	if errors.Is(err, alguna.ErrNotFound) {
@@ -254,7 +181,10 @@ func ExampleError() {
 	// ... and read the details with errors.As.
 	var apiErr *alguna.Error
 	if errors.As(err, &apiErr) {
-		fmt.Println(apiErr.StatusCode, apiErr.Message, apiErr.RequestID)
+		fmt.Println(apiErr.StatusCode, apiErr.Code, apiErr.Message)
+		fmt.Println(apiErr.Method, apiErr.Path)
+		fmt.Println("request id to quote to support:", apiErr.RequestID != "")
+		fmt.Println("worth retrying:", apiErr.Retryable())
 	}
 
 	// Mistakes caught before sending are a *ValidationError.
@@ -268,44 +198,33 @@ func ExampleError() {
 	}
 	// Output:
 	// no such account
-	// 404 account acc_missing not found req_7f3a
+	// 404 not_found account acc_missing not found
+	// GET /accounts/acc_missing
+	// request id to quote to support: true
+	// worth retrying: false
 	// [amount must be positive, got -5]
 }
 
-func ExampleAccountsService_All() {
-	srv := guideServer()
-	defer srv.Close()
-	client, err := alguna.NewClient("sk_test_example", alguna.WithBaseURL(srv.URL))
-	if err != nil {
-		log.Fatal(err)
-	}
-	ctx := context.Background()
+// Mistakes the SDK can see are refused before anything is sent, with every
+// problem listed at once.
+func ExampleValidationError() {
+	fake := algunatest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
 
-	// All fetches page after page as the loop asks for more.
-	for account, err := range client.Accounts.All(ctx, &alguna.ListOptions{Limit: 100}) {
-		if err != nil {
-			log.Fatal(err)
+	_, err := client.Credits.Grant(context.Background(), "acc_abc123", &alguna.CreditGrantParams{
+		CreditType: "points",
+		Amount:     decimal.NewFromInt(-5),
+	})
+	var invalid *alguna.ValidationError
+	if errors.As(err, &invalid) {
+		for _, p := range invalid.Problems {
+			fmt.Println(p)
 		}
-		fmt.Println(account.ID, account.Name)
 	}
+	fmt.Println("requests sent:", len(fake.Requests()))
 	// Output:
-	// acc_abc123 Acme Corp
-	// acc_def456 Globex
-	// acc_ghi789 Initech
-}
-
-func ExampleWithHTTPClient() {
-	// The client's own default times out each attempt after 60 seconds.
-	// Bring your own http.Client for another timeout, a proxy or
-	// instrumentation ...
-	client, err := alguna.NewClient("sk_test_example",
-		alguna.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	// ... or bound a whole call, retries included, with its context.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, _ = client.Credits.Balance(ctx, "acc_abc123", alguna.CreditTypeUnits)
+	// credit type "points" is not "units" or "monetary"
+	// amount must be positive, got -5
+	// requests sent: 0
 }
