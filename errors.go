@@ -28,6 +28,8 @@ type Error struct {
 	RequestID string
 	// Body is the raw body of the answer, always kept.
 	Body []byte
+	// Header is the answer's headers (a 429's Retry-After, say).
+	Header http.Header
 }
 
 // Error describes the failure: the call, its status, message, code and
@@ -114,7 +116,7 @@ var errNoClient = errors.New("alguna: the client was not created with NewClient;
 // newError reads an answer the API refused with. body is the error's own
 // copy.
 func newError(c call, resp *http.Response, body []byte) *Error {
-	e := &Error{Method: c.method, Path: c.path, StatusCode: resp.StatusCode, Body: body}
+	e := &Error{Method: c.method, Path: c.path, StatusCode: resp.StatusCode, Body: body, Header: resp.Header.Clone()}
 	e.RequestID = requestID(resp.Header)
 	var fields struct {
 		Detail  json.RawMessage `json:"detail"`

@@ -192,6 +192,11 @@ func TestAPIErrors(t *testing.T) {
 			require.ErrorAs(t, err, &apiErr)
 			want := tt.want
 			want.Method, want.Path = "GET", "/accounts/acc_abc123"
+			require.Equal(t, "application/json", apiErr.Header.Get("Content-Type"), "the answer's headers are kept")
+			for k, vs := range tt.header {
+				require.Equal(t, vs, apiErr.Header[k])
+			}
+			want.Header = apiErr.Header
 			want.Body = []byte(tt.body)
 			if tt.body == "" {
 				want.Body = []byte{}

@@ -136,10 +136,9 @@ func ExampleCreditsService_ListGrants() {
 		log.Fatal(err)
 	}
 	// Lower priority is used first: the welcome credits before the bonus.
-	first, second := 1, 2
 	for _, g := range []alguna.CreditGrantParams{
-		{CreditType: alguna.CreditTypeUnits, Amount: decimal.NewFromInt(5), Reason: "Welcome credits", Priority: &first},
-		{CreditType: alguna.CreditTypeUnits, Amount: decimal.NewFromInt(20), Reason: "Referral bonus", Priority: &second},
+		{CreditType: alguna.CreditTypeUnits, Amount: decimal.NewFromInt(5), Reason: "Welcome credits", Priority: alguna.Int(1)},
+		{CreditType: alguna.CreditTypeUnits, Amount: decimal.NewFromInt(20), Reason: "Referral bonus", Priority: alguna.Int(2)},
 	} {
 		if _, err := client.Credits.Grant(ctx, account.ID, &g); err != nil {
 			log.Fatal(err)

@@ -198,6 +198,10 @@ func Bool(v bool) *bool { return &v }
 // AccountUpdateParams.Name.
 func String(v string) *string { return &v }
 
+// Int returns a pointer to v, for optional fields such as
+// CreditGrantParams.Priority.
+func Int(v int) *int { return &v }
+
 // rawJSON is a request body that is already encoded.
 type rawJSON []byte
 

@@ -429,12 +429,13 @@ func (s *Server) creditAvailability(r *http.Request, _ []byte) (int, any) {
 }
 
 // Balance returns the account's balance of one credit type as the API
-// reports it: what its unexpired grants have left, never below zero. An
+// reports it: what its unexpired grants have left, never below zero. The
+// account is named by its id or any of its aliases, as events name it; an
 // unknown account has a zero balance.
 func (s *Server) Balance(accountID string, t alguna.CreditType) decimal.Decimal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.st.accounts[accountID]; ok {
+	if a := s.resolveLocked(accountID); a != nil {
 		if l, ok := a.credits[t]; ok {
 			return l.balance(s.now())
 		}
@@ -442,8 +443,9 @@ func (s *Server) Balance(accountID string, t alguna.CreditType) decimal.Decimal 
 	return decimal.Zero
 }
 
-// Usage returns how many credits of one type the account's metered events
-// have consumed in all, including what went past its balance.
+// Usage returns how many credits of one type the account (by id or alias)
+// has consumed through its metered events in all, including what went past
+// its balance.
 func (s *Server) Usage(accountID string, t alguna.CreditType) decimal.Decimal {
 	return s.ledgerValue(accountID, t, func(l *ledger) decimal.Decimal { return l.used })
 }
@@ -458,7 +460,7 @@ func (s *Server) Overage(accountID string, t alguna.CreditType) decimal.Decimal 
 func (s *Server) ledgerValue(accountID string, t alguna.CreditType, get func(*ledger) decimal.Decimal) decimal.Decimal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.st.accounts[accountID]; ok {
+	if a := s.resolveLocked(accountID); a != nil {
 		if l, ok := a.credits[t]; ok {
 			return get(l)
 		}

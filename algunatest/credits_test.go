@@ -365,3 +365,16 @@ func ctxTimeout(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// The ledger accessors take an alias as events do.
+func TestLedgerByAlias(t *testing.T) {
+	s := newServer(t)
+	s.SetMetric(Metric{EventName: "api_call"})
+	id := createAccount(t, s, "Acme", "user-123")
+	grantCreditsRaw(t, s, id, "units", "3")
+	ingest(t, s, obj{"uniqueId": "a", "account": "user-123", "eventName": "api_call"})
+	require.Equal(t, "2", s.Balance("user-123", alguna.CreditTypeUnits).String())
+	require.Equal(t, "1", s.Usage("user-123", alguna.CreditTypeUnits).String())
+	require.Equal(t, s.Balance(id, alguna.CreditTypeUnits).String(), s.Balance("user-123", alguna.CreditTypeUnits).String())
+	require.True(t, s.Overage("user-123", alguna.CreditTypeUnits).IsZero())
+}
