@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"time"
 
 	"github.com/alguna/alguna-go"
@@ -330,4 +331,42 @@ func ExampleBatcher_Stats() {
 	// enqueued: 3 ingested: 2 failed: 1 pending: 0
 	// all accounted for: true
 	// rejected: user-gone
+}
+
+// Alguna takes 1000 usage events a second for your account, and answers 429
+// past that. A Batcher paced below the limit is almost never refused; with
+// several replicas, each gets its share of the account's limit.
+func ExampleBatcherOptions_pacing() {
+	fake := algunatest.NewServer(algunatest.WithRateLimit(algunatest.RateLimit{EventsPerSecond: 1000}))
+	defer fake.Close()
+	client := fake.Client()
+	ctx := context.Background()
+	if _, err := client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Acme Corp", Alias: "user-123"}); err != nil {
+		log.Fatal(err)
+	}
+
+	batcher, err := client.Events.NewBatcher(alguna.BatcherOptions{
+		MaxEventsPerSecond: 1000 / 4, // this replica's share: four replicas send for one Alguna account
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 300 {
+		if err := batcher.Enqueue(ctx, alguna.Event{Account: "user-123", EventName: "api_call"}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := batcher.Close(closeCtx); err != nil {
+		log.Print(err)
+	}
+	refused := 0
+	for _, r := range fake.Requests() {
+		if r.Status == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	fmt.Println("events:", len(fake.Events()), "refused requests:", refused)
+	// Output: events: 300 refused requests: 0
 }

@@ -22,7 +22,9 @@ func Example_guide() {
 	client := fake.Client()
 	ctx := context.Background()
 
-	// Step 1: a user signs up. Store account.ID, or use your own id as the alias.
+	// Step 1: a user signs up. Store account.ID: API paths take it. Your own
+	// id, as the alias, names the account in usage events and portal
+	// sessions, and Accounts.Lookup finds the id from it.
 	account, err := client.Accounts.Create(ctx, &alguna.AccountCreateParams{
 		Name:  "Acme Corp",
 		Email: "billing@acme.com",
