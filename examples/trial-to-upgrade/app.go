@@ -592,7 +592,7 @@ button,.button{font:inherit;padding:.5rem 1rem;border:1px solid #333;border-radi
 .plan{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:#eee}
 .notice{padding:.75rem 1rem;border-radius:.4rem;background:#fff4e5;border:1px solid #f0b354}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd}
-td.total{text-align:right;white-space:nowrap}</style></head><body><h1>Acme Analyze</h1>{{end}}
+.total{text-align:right;white-space:nowrap}</style></head><body><h1>Acme Analyze</h1>{{end}}
 {{define "bottom"}}</body></html>{{end}}
 
 {{define "home"}}{{template "top"}}
