@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -92,7 +93,7 @@ func (a *App) signup(w http.ResponseWriter, r *http.Request) {
 		emailOK = err == nil && addr.Address == email
 	}
 	if !nameOK || !emailOK {
-		http.Error(w, "a name and an email address are required: at most 200 characters each", http.StatusBadRequest)
+		http.Error(w, fmt.Sprintf("a name and an email address are required, of at most %d characters each", maxFieldLen), http.StatusBadRequest)
 		return
 	}
 	u := a.store.Add(name, email, r.FormValue("enterprise") == "on")

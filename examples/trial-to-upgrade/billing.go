@@ -80,9 +80,10 @@ type Credits struct {
 // the grants' remaining amounts lag behind the actions the app has
 // allowed, and Alguna does not say which events it has metered. What the
 // grants have lost says how much: what is reserved beyond that is still to
-// be metered. Usage of a paying customer, which reserves nothing, may be
-// metered against credits left over too; that makes the estimate of the
-// unmetered part too low only while such usage is still being metered.
+// be metered. Usage of a paying customer reserves nothing, yet Alguna may
+// meter it against credits left over: until the trial's last reserved
+// actions are metered, that makes them look metered already, by no more
+// than they are.
 func (c Credits) Spendable(reserved decimal.Decimal) decimal.Decimal {
 	unmetered := decimal.Max(decimal.Zero, reserved.Sub(c.Consumed))
 	return decimal.Max(decimal.Zero, c.Remaining.Sub(unmetered))
