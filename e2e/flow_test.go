@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -12,76 +13,93 @@ import (
 	"github.com/alguna/alguna-go"
 )
 
-// maxRuns bounds the clicks on Run: the trial's 50 credits, and one more
-// that the app refuses if the depletion webhook has not arrived by then.
-// The app reserves each run's credit before it sends the usage event, so
-// no run past the 50th passes.
-const maxRuns = 51
-
 // TestTrialToPaid is the guide from a customer's seat: sign up, use the
 // trial until the credits run out, pay on the hosted checkout page, and come
-// back to the app as a paying customer.
+// back to the app as a paying customer. Each dashboard on the way is what
+// the app reads from Alguna, and says where the customer stands.
 func TestTrialToPaid(t *testing.T) {
 	b := newBrowser(t)
 	b.signUp("Ada Trial", "ada@example.com", false)
+	require.Equal(t, "You're on the free trial. Each analysis uses one credit.", b.text("#trial"))
+	require.Equal(t, "Upgrade", b.text("#upgrade"))
+	b.screenshot("dashboard-trial")
 
 	// Use the product until the trial is over. Each run costs one credit,
-	// and the balance shown never goes up.
+	// and the balance shown goes down by one each time: the app reserves
+	// a run's credit before Alguna has metered its event.
 	runs := 0
-	last := 50
-	for b.text("#plan") != "needs_upgrade" {
+	for b.text("#plan") != "trial used up" {
 		require.Equal(t, "trial", b.text("#plan"))
-		require.Less(t, runs, maxRuns, "still on the trial after %d runs; balance %s", runs, b.text("#balance"))
+		require.Less(t, runs, 50, "still on the trial after %d runs; balance %s", runs, b.text("#balance"))
 		b.click("run")
 		runs++
-		bal := b.balance()
-		require.LessOrEqual(t, bal, last, "the balance went up after run %d", runs)
-		last = bal
+		require.Equal(t, 50-runs, b.balance(), "after run %d", runs)
 	}
-	t.Logf("trial used up after %d runs", runs)
-	require.GreaterOrEqual(t, runs, 50, "the trial ended before its 50 credits were used")
-	require.Equal(t, 0, b.balance())
-	require.Contains(t, b.text("#upgrade-needed"), "Upgrade")
+	require.Equal(t, 50, runs, "the trial ended before its 50 credits were used")
+	require.Equal(t, "Your trial credits are used up. Upgrade to keep analyzing.", b.text("#upgrade-needed"))
+	require.Zero(t, b.count("#run"), "a run that would be refused is offered")
+	require.Equal(t, "Upgrade", b.text("#upgrade"))
+	b.screenshot("dashboard-used-up")
 
 	// A further run is refused: the app's own scripts would see 402.
 	refused := b.fetchJSON("POST", "/action")
 	require.Equal(t, 402, refused.Status, "body: %v", refused.Body)
 	require.Equal(t, "/upgrade", refused.Body["upgrade"])
 
-	// Alguna agrees: the account found by the user's id (its alias) has no
-	// credits left.
+	// Alguna agrees: the account found by the user's id (its alias) has
+	// its trial grant used up, once the last events are metered.
 	me := b.fetchJSON("GET", "/api/me")
 	require.Equal(t, 200, me.Status)
-	require.Equal(t, "needs_upgrade", me.Body["plan"])
+	require.Equal(t, "trial_used_up", me.Body["state"])
 	userID, _ := me.Body["id"].(string)
 	accountID, _ := me.Body["accountId"].(string)
-	client, err := alguna.NewClient(app.APIKey, alguna.WithBaseURL(app.FakeURL))
-	require.NoError(t, err)
+	client := fakeClient(t)
 	ctx := context.Background()
 	found, err := client.Accounts.Lookup(ctx, userID)
 	require.NoError(t, err)
 	require.Equal(t, accountID, found)
-	bal, err := client.Credits.Balance(ctx, accountID, alguna.CreditTypeUnits)
-	require.NoError(t, err)
-	require.True(t, bal.Balance.IsZero(), "Alguna's balance is %s", bal.Balance)
+	eventually(t, "the trial grant to be used up in Alguna", func() bool {
+		grants, err := client.Credits.ListGrants(ctx, accountID, nil)
+		require.NoError(t, err)
+		require.Len(t, grants.Data, 1)
+		return grants.Data[0].RemainingAmount.Decimal.IsZero() && grants.Data[0].Status == alguna.CreditGrantStatusExhausted
+	})
 
 	b.upgradeAndPay("Ada Trial", "ada@example.com", "trial-to-paid-checkout")
 
-	// The dashboard of a paying customer: no upgrade link, and running is
-	// no longer limited by credits.
+	// The dashboard of a paying customer: the subscription and invoice
+	// Alguna holds, no upgrade, and running no longer limited by credits.
 	b.open(app.URL + "/dashboard")
 	require.Equal(t, "paid", b.text("#plan"))
+	sub, invoices := algunaBilling(t, accountID)
+	require.Equal(t, sub.ID, b.attr("#subscription", "data-subscription-id"))
+	require.Equal(t, "Pro", b.text("#plan-name"))
+	require.Equal(t, "You're subscribed to Pro since "+sub.ActivatedAt.Format("2 January 2006")+". Every analysis is included in your plan.", b.text("#subscribed"))
 	require.Zero(t, b.count("#upgrade"), "a paying customer is offered an upgrade")
+	require.Zero(t, b.count("#balance"), "a paying customer is shown a credit limit")
+	require.Equal(t, invoiceIDs(invoices), b.dashboardInvoices("paid"))
+	require.Contains(t, b.text("#invoices tbody tr"), "Pro subscription")
+	require.Contains(t, b.text("#invoices tbody tr"), "49.00 USD")
+	b.waitVisible("#manage-billing")
+	b.screenshot("dashboard-subscribed")
 	ran := b.fetchJSON("POST", "/action")
 	require.Equal(t, 200, ran.Status, "body: %v", ran.Body)
 }
 
 // TestPortalCancel opens "Manage billing" as a paying customer: the portal
 // shows the subscription, its paid invoice and a Cancel button that works
-// once confirmed.
+// once confirmed. Back on the dashboard, the customer is told the
+// subscription ended, not that their trial is used up, and subscribes
+// again from there.
 func TestPortalCancel(t *testing.T) {
 	b := newBrowser(t)
 	b.signUp("Bea Portal", "bea@example.com", false)
+	// The trial spent first, so that the cancelled dashboard has no
+	// credits to fall back on.
+	for i := range 50 {
+		ran := b.fetchJSON("POST", "/action")
+		require.Equal(t, 200, ran.Status, "run %d: %v", i+1, ran.Body)
+	}
 	b.upgradeAndPay("Bea Portal", "bea@example.com", "portal-checkout")
 
 	b.openPortal("Bea Portal", "bea@example.com")
@@ -102,6 +120,39 @@ func TestPortalCancel(t *testing.T) {
 	// Cancelling does not take back what was paid.
 	require.Equal(t, []string{"paid"}, b.invoiceStatuses())
 	b.screenshot("portal-canceled")
+
+	// The dashboard reads the ended subscription from Alguna.
+	b.open(app.URL + "/dashboard")
+	require.Equal(t, "canceled", b.text("#plan"))
+	me := b.fetchJSON("GET", "/api/me")
+	accountID, _ := me.Body["accountId"].(string)
+	ended, invoices := algunaBilling(t, accountID)
+	require.Equal(t, alguna.SubscriptionStatusCanceled, ended.Status)
+	require.NotNil(t, ended.EndedAt)
+	require.Equal(t, ended.ID, b.attr("#subscription", "data-subscription-id"))
+	require.Equal(t, "canceled", b.attr("#subscription", "data-status"))
+	require.Equal(t, "Your Pro subscription ended on "+ended.EndedAt.Format("2 January 2006")+". Subscribe again to keep analyzing without limits.", b.text("#subscription-ended"))
+	body := b.text("body")
+	require.NotContains(t, body, "used up", "a cancelled subscriber is told their trial is used up")
+	require.NotContains(t, body, "free trial")
+	require.Zero(t, b.count("#run"), "a run that would be refused is offered")
+	require.Zero(t, b.count("#balance"))
+	require.Equal(t, "Subscribe again", b.text("#upgrade"))
+	require.Equal(t, invoiceIDs(invoices), b.dashboardInvoices("paid"), "the paid invoice is still listed")
+	b.screenshot("dashboard-canceled")
+	refused := b.fetchJSON("POST", "/action")
+	require.Equal(t, 402, refused.Status, "body: %v", refused.Body)
+
+	// Subscribe again: a new subscription, and a second paid invoice.
+	b.upgradeAndPay("Bea Portal", "bea@example.com", "resubscribe-checkout")
+	b.open(app.URL + "/dashboard")
+	require.Equal(t, "paid", b.text("#plan"))
+	again, invoices := algunaBilling(t, accountID)
+	require.Equal(t, alguna.SubscriptionStatusActive, again.Status)
+	require.NotEqual(t, ended.ID, again.ID)
+	require.Equal(t, again.ID, b.attr("#subscription", "data-subscription-id"))
+	require.Len(t, invoices, 2)
+	require.Equal(t, invoiceIDs(invoices), b.dashboardInvoices("paid", "paid"))
 }
 
 // TestEnterprisePortalHasNoCancel checks the app's portal settings for an
@@ -146,10 +197,10 @@ func (b *browser) signUp(name, email string, enterprise bool) {
 	b.waitVisible("#manage-billing")
 }
 
-// upgradeAndPay follows the dashboard's Upgrade link to the hosted checkout
-// page, checks what it charges, saves a screenshot of it as shot, pays, and
-// waits on the app's welcome page until the payment webhook has made the
-// user a paying customer.
+// upgradeAndPay follows the dashboard's Upgrade link (or Subscribe again)
+// to the hosted checkout page, checks what it charges, saves a screenshot of
+// it as shot, pays, and waits on the app's welcome page until Alguna has
+// the subscription.
 func (b *browser) upgradeAndPay(name, email, shot string) {
 	b.t.Helper()
 	if !strings.HasSuffix(b.location(), "/dashboard") {
@@ -169,8 +220,8 @@ func (b *browser) upgradeAndPay(name, email, shot string) {
 
 	b.click("pay")
 	require.Equal(b.t, app.URL+"/welcome", b.location())
-	// Until the webhook arrives the page says it is confirming and reloads
-	// itself every second.
+	// Until Alguna has the subscription the page says it is confirming
+	// and reloads itself every second.
 	b.waitVisible("#welcome")
 	require.Contains(b.t, b.text("#welcome"), name)
 }
@@ -207,6 +258,69 @@ func (b *browser) balance() int {
 	n, err := strconv.Atoi(s)
 	require.NoError(b.t, err, "balance %q", s)
 	return n
+}
+
+// dashboardInvoices lists the ids of the dashboard's invoices, newest
+// first, checking that their statuses are statuses.
+func (b *browser) dashboardInvoices(statuses ...string) []string {
+	b.t.Helper()
+	b.waitVisible("#invoices")
+	type row struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	rows, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]row](
+		`[...document.querySelectorAll("#invoices tr[data-invoice-id]")].map(tr => ({id: tr.dataset.invoiceId, status: tr.dataset.status}))`))
+	require.NoError(b.t, err)
+	var ids, got []string
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+		got = append(got, r.Status)
+	}
+	require.Equal(b.t, statuses, got)
+	return ids
+}
+
+// fakeClient is an SDK client of the fake Alguna the example talks to.
+func fakeClient(t *testing.T) *alguna.Client {
+	t.Helper()
+	client, err := alguna.NewClient(app.APIKey, alguna.WithBaseURL(app.FakeURL))
+	require.NoError(t, err)
+	return client
+}
+
+// algunaBilling is what Alguna holds for the account: its latest
+// subscription, and its paid invoices, newest first.
+func algunaBilling(t *testing.T, accountID string) (*alguna.Subscription, []*alguna.Invoice) {
+	t.Helper()
+	ctx := context.Background()
+	client := fakeClient(t)
+	subs, err := client.Subscriptions.List(ctx, &alguna.SubscriptionListParams{AccountID: accountID, ListOptions: alguna.ListOptions{Sort: "createdAt:desc"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, subs.Data, "Alguna has no subscription for %s", accountID)
+	invoices, err := client.Invoices.List(ctx, &alguna.InvoiceListParams{AccountID: accountID, Status: alguna.InvoiceStatusPaid, ListOptions: alguna.ListOptions{Sort: "createdAt:desc"}})
+	require.NoError(t, err)
+	return subs.Data[0], invoices.Data
+}
+
+func invoiceIDs(invoices []*alguna.Invoice) []string {
+	var ids []string
+	for _, inv := range invoices {
+		ids = append(ids, inv.ID)
+	}
+	return ids
+}
+
+// eventually waits, for at most 10 seconds, until cond holds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "waited 10s for %s", what)
+		<-tick.C
+	}
 }
 
 // invoiceStatuses lists the statuses of the portal's invoices.

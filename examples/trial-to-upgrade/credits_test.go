@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -69,39 +66,43 @@ func TestTrialLimitHoldsUnderConcurrency(t *testing.T) {
 
 	me, err = v.me(ctx)
 	require.NoError(t, err)
-	require.Equal(t, PlanNeedsUpgrade, me.Plan)
+	require.Equal(t, StateTrialUsedUp, me.State)
 	require.True(t, me.Available.IsZero(), "available %s", me.Available)
-	require.Equal(t, decimal.Zero.String(), me.Balance.String())
+	require.Equal(t, decimal.Zero.String(), me.Credits.Remaining.String())
+	require.Equal(t, trialCredits.String(), me.Credits.Consumed.String())
 }
 
-// TestSpendable pins the arithmetic the trial limit rests on: Alguna's
-// balance, less what is reserved and not yet metered.
+// TestSpendable pins the arithmetic the trial limit rests on: what
+// Alguna's grants have left, less what is reserved and not yet metered.
 func TestSpendable(t *testing.T) {
 	d := decimal.NewFromInt
 	for _, tc := range []struct {
-		name                       string
-		granted, reserved, balance decimal.Decimal
-		want                       decimal.Decimal
+		name                          string
+		remaining, consumed, reserved decimal.Decimal
+		want                          decimal.Decimal
 	}{
-		{"new trial", d(50), d(0), d(50), d(50)},
-		{"reserved, none metered yet", d(50), d(10), d(50), d(40)},
-		{"reserved, half metered", d(50), d(10), d(45), d(40)},
-		{"reserved, all metered", d(50), d(10), d(40), d(40)},
-		{"all spent, none metered yet", d(50), d(50), d(50), d(0)},
-		{"all spent and metered", d(50), d(50), d(0), d(0)},
-		// A top-up the app did not make looks like unmetered usage: the
-		// user may spend less than they have, never more.
-		{"a grant from the dashboard", d(50), d(10), d(60), d(50)},
-		// Before the trial grant is recorded, nothing counts as metered.
-		{"grant not recorded", d(0), d(5), d(50), d(45)},
+		{"new trial", d(50), d(0), d(0), d(50)},
+		{"reserved, none metered yet", d(50), d(0), d(10), d(40)},
+		{"reserved, half metered", d(45), d(5), d(10), d(40)},
+		{"reserved, all metered", d(40), d(10), d(10), d(40)},
+		{"all spent, none metered yet", d(50), d(0), d(50), d(0)},
+		{"all spent and metered", d(0), d(50), d(50), d(0)},
+		// A grant from Alguna's dashboard is in the grant list: the user
+		// may spend it.
+		{"a grant from the dashboard", d(60), d(0), d(10), d(50)},
+		{"a grant from the dashboard, some metered", d(50), d(10), d(10), d(50)},
+		// A trial that expired with 20 of 50 left, 30 metered of 40
+		// reserved, and a 20 top-up: what expired is neither remaining nor
+		// consumed, so it does not pass for the 10 still to be metered.
+		{"the rest of an expired grant", d(20), d(30), d(40), d(10)},
 		// A refunded event Alguna did meter after all.
-		{"metered more than reserved", d(50), d(9), d(40), d(40)},
-		{"never below zero", d(50), d(60), d(50), d(0)},
-		{"fractions", decimal.RequireFromString("50"), decimal.RequireFromString("0.25"), decimal.RequireFromString("49.9"), decimal.RequireFromString("49.75")},
+		{"metered more than reserved", d(40), d(10), d(9), d(40)},
+		{"never below zero", d(50), d(0), d(60), d(0)},
+		{"fractions", decimal.RequireFromString("49.9"), decimal.RequireFromString("0.1"), decimal.RequireFromString("0.25"), decimal.RequireFromString("49.75")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := User{Granted: tc.granted, Reserved: tc.reserved}
-			got := u.Spendable(tc.balance)
+			c := Credits{Remaining: tc.remaining, Consumed: tc.consumed}
+			got := c.Spendable(tc.reserved)
 			require.True(t, tc.want.Equal(got), "got %s, want %s", got, tc.want)
 		})
 	}
@@ -121,8 +122,7 @@ func TestUnsentUsageReleasesCredits(t *testing.T) {
 	resp, err = v.postJSON(ctx, "/action")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadGateway, resp.StatusCode)
-	u, err := inst.store.Get("user_1")
-	require.NoError(t, err)
+	u := onlyUser(t, inst.store)
 	require.True(t, u.Reserved.Equal(actionCost), "reserved %s: the failed action kept its credits", u.Reserved)
 	me, err := v.me(ctx)
 	require.NoError(t, err)
@@ -133,40 +133,23 @@ func TestUnsentUsageReleasesCredits(t *testing.T) {
 // never metered, so the credits they reserved are the user's again.
 func TestRefusedUsageReleasesCredits(t *testing.T) {
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	env, err := connect(log)
-	require.NoError(t, err)
-	t.Cleanup(env.close)
-	require.NotNil(t, env.fake, "the test runs against the fake; unset ALGUNA_API_KEY")
-
+	env := newEnv(t)
 	// Events go out with a key Alguna does not know: 401, for good.
 	refused, err := alguna.NewClient("not-the-api-key", alguna.WithBaseURL(env.fake.URL))
 	require.NoError(t, err)
-	store := NewStore()
-	events, err := newUsageBatcher(refused, store, log)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = events.Close(ctx) })
-	verifier, err := alguna.NewWebhookVerifier(env.webhookSecret)
-	require.NoError(t, err)
-	srv := httptest.NewUnstartedServer(nil)
-	t.Cleanup(srv.Close)
-	app, err := NewApp(Config{PublicURL: "http://" + srv.Listener.Addr().String(), Currency: "USD", SessionKey: env.sessionKey}, env.client, events, verifier, store, log)
-	require.NoError(t, err)
-	srv.Config.Handler = app.Routes()
-	srv.Start()
+	app := serveApp(t, env, env.client, refused)
 
-	v := signUp(t, srv.URL, "Ada", "ada@example.com")
+	v := signUp(t, app.url, "Ada", "ada@example.com")
 	const actions = 5
 	for range actions {
 		resp, err := v.postJSON(ctx, "/action")
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 	}
-	require.NoError(t, events.Flush(ctx))
-	require.Equal(t, int64(actions), events.Stats().Failed)
+	require.NoError(t, app.events.Flush(ctx))
+	require.Equal(t, int64(actions), app.events.Stats().Failed)
 
-	u, err := store.Get("user_1")
-	require.NoError(t, err)
+	u := onlyUser(t, app.store)
 	require.True(t, u.Reserved.IsZero(), "reserved %s after every event failed", u.Reserved)
 	me, err := v.me(ctx)
 	require.NoError(t, err)

@@ -1,8 +1,17 @@
 // Command trial-to-upgrade is the self-serve billing guide end to end: a
 // small web app whose users sign up with trial credits, use the product
 // (metered with usage events), are sent to hosted checkout when the credits
-// run out, become paying customers when the payment webhook arrives, and
-// manage their billing in the customer portal.
+// run out, become paying customers there, and manage their billing in the
+// customer portal.
+//
+// It follows the guide's "what you don't need to store": its database keeps
+// the Alguna account id of each user (whose own id is the account's alias),
+// the session, the pass-through token of a started checkout and the
+// credits reserved for actions Alguna has not metered yet. Every page reads
+// the rest from Alguna: the active subscription and its plan, the paid
+// invoices, and the credits left from the account's grants. Sign-up looks
+// the alias up before it creates the account, so that repeating it, or
+// running it twice at once, ends on one account with one trial grant.
 //
 // By default it starts the bundled fake Alguna and walks a simulated user
 // through all eight steps of the guide over real HTTP, printing each one:
@@ -204,7 +213,14 @@ func runApp(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	env, err := connect(log)
+	// The SDK logs each call that fails, the lookup of every new user at
+	// sign-up (404) included; the app logs the failures it acts on, with
+	// what it was doing. So the SDK's own lines are shown with -v only.
+	sdkLog := slog.New(slog.DiscardHandler)
+	if o.verbose {
+		sdkLog = log
+	}
+	env, err := connect(sdkLog)
 	if err != nil {
 		return err
 	}
@@ -227,7 +243,7 @@ func runApp(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		case runErr = <-inst.served:
 		}
 	default:
-		runErr = walkthrough(ctx, stdout, inst.publicURL, env.fake, inst.events)
+		runErr = walkthrough(ctx, stdout, inst, env.fake)
 	}
 	return errors.Join(runErr, inst.shutdown())
 }
@@ -235,6 +251,7 @@ func runApp(ctx context.Context, o options, stdout, stderr io.Writer) error {
 // instance is the app, listening.
 type instance struct {
 	publicURL string
+	client    *alguna.Client
 	store     *Store
 	events    *alguna.Batcher
 	srv       *http.Server
@@ -274,6 +291,7 @@ func start(ctx context.Context, env *environment, addr, publicURL string, log *s
 	}
 	inst := &instance{
 		publicURL: publicURL,
+		client:    env.client,
 		store:     store,
 		events:    events,
 		srv:       &http.Server{Handler: app.Routes(), ReadHeaderTimeout: 10 * time.Second},
@@ -330,7 +348,7 @@ func (e *environment) close() {
 
 // connect reads the environment and, unless ALGUNA_API_KEY names a real
 // Alguna, starts the bundled fake. Every setting is checked before
-// anything starts.
+// anything starts. log receives the SDK's log of its calls.
 func connect(log *slog.Logger) (*environment, error) {
 	sessionKey, err := sessionKeyFromEnv()
 	if err != nil {

@@ -28,7 +28,7 @@ func TestWalkthrough(t *testing.T) {
 	inst, err := start(context.Background(), env, "127.0.0.1:0", "", log)
 	require.NoError(t, err)
 	var out bytes.Buffer
-	require.NoError(t, walkthrough(context.Background(), &out, inst.publicURL, env.fake, inst.events), out.String())
+	require.NoError(t, walkthrough(context.Background(), &out, inst, env.fake), out.String())
 	require.NoError(t, inst.shutdown())
 
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -40,11 +40,28 @@ func TestWalkthrough(t *testing.T) {
 		require.True(t, found, "step %d missing from:\n%s", n, out.String())
 	}
 
-	u, err := inst.store.Get("user_1")
-	require.NoError(t, err)
-	require.Equal(t, PlanPaid, u.Plan)
+	// The app's database holds the account id and nothing of the plan:
+	// Alguna has the subscription and the invoice.
+	u := onlyUser(t, inst.store)
 	require.NotEmpty(t, u.AccountID)
-	require.Empty(t, u.CheckoutToken, "the token is spent once matched")
+	require.Empty(t, u.CheckoutToken, "the token is spent once confirmed")
+	client := env.fake.Client()
+	subs, err := client.Subscriptions.List(context.Background(), &alguna.SubscriptionListParams{AccountID: u.AccountID, Status: alguna.SubscriptionStatusActive})
+	require.NoError(t, err)
+	require.Len(t, subs.Data, 1)
+	invoices, err := client.Invoices.List(context.Background(), &alguna.InvoiceListParams{AccountID: u.AccountID})
+	require.NoError(t, err)
+	require.Len(t, invoices.Data, 1)
+	require.Equal(t, alguna.InvoiceStatusPaid, invoices.Data[0].Status)
+	for _, want := range []string{
+		"Accounts.Lookup finds by that alias",
+		`"Welcome credits": 50 units, 50 left (Credits.ListGrants)`,
+		"the trial grant has 0 of 50 left (exhausted)",
+		"Subscriptions.List: " + subs.Data[0].ID + " active on plan Pro (Plans.Get)",
+		"Invoices.List: " + invoices.Data[0].ID + " paid, 49.00 USD",
+	} {
+		require.Contains(t, out.String(), want)
+	}
 
 	// Every action became exactly one event: 50 on trial, then the paid ones.
 	var trial, paid int

@@ -20,10 +20,11 @@ import (
 //	<user id>.<expiry, Unix seconds>.<signature>
 //
 // where the signature is the unpadded base64url HMAC-SHA256, under the
-// session key, of everything before the last dot. The user id in it is the
-// app's own (sequential, easy to guess), so the signature is what makes the
-// cookie proof of a sign-up: without it anyone could write another user's
-// id into the cookie and open their billing portal or spend their credits.
+// session key, of everything before the last dot. The user id in it is
+// random but no secret (it is the user's alias in Alguna, and /api/me
+// shows it), so the signature is what makes the cookie proof of a sign-up:
+// without it anyone who learnt another user's id could write it into the
+// cookie and open their billing portal or spend their credits.
 const (
 	sessionCookieName = "session"
 	// sessionLifetime is how long a sign-in lasts.

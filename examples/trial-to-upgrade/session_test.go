@@ -101,7 +101,7 @@ func TestForgedSessionIsNotSignedIn(t *testing.T) {
 	sig := good[strings.LastIndex(good, ".")+1:]
 
 	forged := []struct{ name, value string }{
-		{"a bare sequential id", victimMe.ID},
+		{"a bare user id", victimMe.ID},
 		{"the victim's id under the attacker's signature", withOwnSignature},
 		{"the victim's cookie with a tampered signature", string(tampered)},
 		{"signed with another key", signSession(otherKey, victimMe.ID, later)},
@@ -190,7 +190,9 @@ func TestSessionCookie(t *testing.T) {
 
 	parts := strings.Split(c.Value, ".")
 	require.Len(t, parts, 3, c.Value)
-	require.Equal(t, "user_1", parts[0])
+	require.Regexp(t, `^user_[0-9a-f]{24}$`, parts[0])
+	_, err = inst.store.Get(parts[0])
+	require.NoError(t, err, "the cookie names a user the app does not have")
 	expiry, err := strconv.ParseInt(parts[1], 10, 64)
 	require.NoError(t, err)
 	require.InDelta(t, time.Now().Add(sessionLifetime).Unix(), expiry, 60)

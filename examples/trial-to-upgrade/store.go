@@ -4,61 +4,33 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/shopspring/decimal"
 )
 
-// Plan is where a user stands in the self-serve flow.
-type Plan string
-
-const (
-	// PlanTrial users spend the trial credits granted at sign-up.
-	PlanTrial Plan = "trial"
-	// PlanNeedsUpgrade users have used up their trial credits.
-	PlanNeedsUpgrade Plan = "needs_upgrade"
-	// PlanPaid users have a subscription; their usage is billed.
-	PlanPaid Plan = "paid"
-)
-
 // User is this application's own user record. The guide's point: besides
-// its own data, the application stores only the Alguna account id.
+// its own data (here a name, an email and whether sales look after the
+// customer), the application stores only the Alguna account id. Plan,
+// subscription, invoices and credits are read from Alguna when they are
+// shown (see readBilling).
 type User struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
 	Email      string `json:"email"`
 	Enterprise bool   `json:"enterprise"`
-	AccountID  string `json:"accountId"`
-	Plan       Plan   `json:"plan"`
+	// AccountID is the user's Alguna account; empty until sign-up has
+	// found or created it.
+	AccountID string `json:"accountId"`
 	// CheckoutToken is the pass-through token of every checkout the user
-	// has started since they last paid; the completion webhook must carry
-	// it back.
+	// has started since the last one Alguna confirmed; the completion
+	// webhook carries it back.
 	CheckoutToken string `json:"-"`
-	// Granted is every credit the app has granted the user's account: the
-	// trial. What Alguna's balance has lost of it is what Alguna has
-	// metered.
-	Granted decimal.Decimal `json:"-"`
 	// Reserved is the cost of every action the user has been allowed on
 	// credits, less that of the actions whose usage events failed. The part
-	// Alguna has not metered yet is not in its balance.
+	// Alguna has not metered yet is not in its grants' remaining amounts
+	// (see Credits.Spendable).
 	Reserved decimal.Decimal `json:"-"`
-}
-
-// Spendable is what the user can still spend of balance, the credits
-// Alguna reports on their account: balance less the reservations Alguna
-// has not metered yet.
-//
-// Alguna meters usage events asynchronously (within about 15 minutes), so
-// its balance lags behind the actions the app has allowed, and it does not
-// say which events it has metered. Granted less balance says how much: what
-// is reserved beyond that is still to be metered. Another grant on the
-// account (say, from the dashboard) makes that estimate of the unmetered
-// part too high, never too low, so the trial limit still holds.
-func (u User) Spendable(balance decimal.Decimal) decimal.Decimal {
-	metered := decimal.Max(decimal.Zero, u.Granted.Sub(balance))
-	unmetered := decimal.Max(decimal.Zero, u.Reserved.Sub(metered))
-	return decimal.Max(decimal.Zero, balance.Sub(unmetered))
 }
 
 var errNoUser = errors.New("no such user")
@@ -68,7 +40,6 @@ type Store struct {
 	mu        sync.Mutex
 	users     map[string]*User
 	byAccount map[string]string // Alguna account id → user id
-	next      int
 }
 
 // NewStore returns an empty store.
@@ -76,14 +47,19 @@ func NewStore() *Store {
 	return &Store{users: map[string]*User{}, byAccount: map[string]string{}}
 }
 
-// Add creates a user and returns a copy.
+// Add creates a user and returns a copy. The id is random: it is the
+// user's alias in Alguna, which outlives this in-memory store, so a
+// counter starting at 1 on every run would name the previous run's users.
 func (s *Store) Add(name, email string, enterprise bool) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.next++
-	u := &User{ID: fmt.Sprintf("user_%d", s.next), Name: name, Email: email, Enterprise: enterprise, Plan: PlanTrial}
-	s.users[u.ID] = u
-	return *u
+	for {
+		u := &User{ID: newUserID(), Name: name, Email: email, Enterprise: enterprise}
+		if _, taken := s.users[u.ID]; !taken {
+			s.users[u.ID] = u
+			return *u
+		}
+	}
 }
 
 // Get returns a copy of a user.
@@ -97,12 +73,44 @@ func (s *Store) Get(id string) (User, error) {
 	return *u, nil
 }
 
-// Upgrade makes the owner of an Alguna account a paying customer, if token
-// is the pass-through token of the checkout the app started for them; the
-// check and the change happen under one lock, so that a webhook delivered
-// twice at once upgrades once. ours is false when no user of ours owns the
-// account.
-func (s *Store) Upgrade(accountID, token string) (u User, ours, matched bool) {
+// SetAccount records the user's Alguna account, unless one is recorded
+// already: sign-ups of one user that run at once find the same account,
+// and the first to finish keeps it.
+func (s *Store) SetAccount(id, accountID string) (User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return User{}, errNoUser
+	}
+	if u.AccountID == "" {
+		u.AccountID = accountID
+		s.byAccount[accountID] = u.ID
+	}
+	return *u, nil
+}
+
+// CheckoutToken returns the user's pass-through token, making one when no
+// checkout is pending: every checkout they open until Alguna confirms one,
+// in another tab or after going back, carries the same token.
+func (s *Store) CheckoutToken(id string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return "", errNoUser
+	}
+	if u.CheckoutToken == "" {
+		u.CheckoutToken = newToken()
+	}
+	return u.CheckoutToken, nil
+}
+
+// ConfirmCheckout spends the pending pass-through token of the user who
+// owns an Alguna account, if token is it; the check and the change happen
+// under one lock, so that a webhook delivered twice at once confirms once.
+// ours is false when no user of ours owns the account.
+func (s *Store) ConfirmCheckout(accountID, token string) (u User, ours, matched bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id, found := s.byAccount[accountID]
@@ -113,23 +121,23 @@ func (s *Store) Upgrade(accountID, token string) (u User, ours, matched bool) {
 	if p.CheckoutToken == "" || token != p.CheckoutToken {
 		return *p, true, false
 	}
-	p.Plan, p.CheckoutToken = PlanPaid, ""
+	p.CheckoutToken = ""
 	return *p, true, true
 }
 
 // Reserve sets cost aside for one action of the user's, if what they can
-// spend of balance (see Spendable) covers it. The check and the
+// spend of c (see Credits.Spendable) covers it. The check and the
 // reservation happen under one lock, so that of many requests arriving at
-// once, each reading the same balance from Alguna, no more are allowed
-// than the credits pay for.
-func (s *Store) Reserve(id string, balance, cost decimal.Decimal) (bool, error) {
+// once, each reading the same grants from Alguna, no more are allowed than
+// the credits pay for.
+func (s *Store) Reserve(id string, c Credits, cost decimal.Decimal) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[id]
 	if !ok {
 		return false, errNoUser
 	}
-	if u.Spendable(balance).LessThan(cost) {
+	if c.Spendable(u.Reserved).LessThan(cost) {
 		return false, nil
 	}
 	u.Reserved = u.Reserved.Add(cost)
@@ -148,37 +156,12 @@ func (s *Store) Release(accountID string, cost decimal.Decimal) {
 	}
 }
 
-// Update changes a user under the store's lock.
-func (s *Store) Update(id string, change func(*User)) (User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return User{}, errNoUser
-	}
-	change(u)
-	if u.AccountID != "" {
-		s.byAccount[u.AccountID] = u.ID
-	}
-	return *u, nil
-}
-
-// Transition moves the user who owns an Alguna account from one plan to
-// another, and leaves a user on any other plan alone: webhooks can arrive
-// late, twice or out of order. ok is false when no user of ours owns the
-// account (another app on the same Alguna workspace).
-func (s *Store) Transition(accountID string, from, to Plan) (u User, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, found := s.byAccount[accountID]
-	if !found {
-		return User{}, false
-	}
-	p := s.users[id]
-	if p.Plan == from {
-		p.Plan = to
-	}
-	return *p, true
+// newUserID returns a user id no other run of the app has made: 96 random
+// bits.
+func newUserID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "user_" + hex.EncodeToString(b[:])
 }
 
 func newToken() string {

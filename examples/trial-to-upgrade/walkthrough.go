@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/alguna/alguna-go"
 	"github.com/alguna/alguna-go/algunatest"
 )
@@ -42,57 +40,75 @@ func newVisitor(base string) *visitor {
 }
 
 // walkthrough drives the app through the guide's eight steps, printing one
-// line per step, and fails with the step that went wrong.
-func walkthrough(ctx context.Context, out io.Writer, appURL string, fake *algunatest.Server, events *alguna.Batcher) error {
-	v := newVisitor(appURL)
+// line per step with what Alguna holds, and fails with the step that went
+// wrong.
+func walkthrough(ctx context.Context, out io.Writer, inst *instance, fake *algunatest.Server) error {
+	v := newVisitor(inst.publicURL)
 	step := func(n int, title, format string, args ...any) {
 		fmt.Fprintf(out, "%d. %-15s %s\n", n, title, fmt.Sprintf(format, args...))
 	}
-	fmt.Fprintf(out, "Alguna (bundled fake) at %s; the app at %s\n\n", fake.URL, appURL)
+	more := func(format string, args ...any) {
+		fmt.Fprintf(out, "   %-15s %s\n", "", fmt.Sprintf(format, args...))
+	}
+	fmt.Fprintf(out, "Alguna (bundled fake) at %s; the app at %s\n\n", fake.URL, inst.publicURL)
 
-	// 1. Sign-up creates the account.
+	// 1. Sign-up finds or creates the account.
 	resp, err := v.postForm(ctx, "/signup", url.Values{"name": {"Acme Corp"}, "email": {"billing@acme.com"}})
-	if err != nil || resp.StatusCode != http.StatusSeeOther {
+	if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Location != "/dashboard" {
 		return stepErr(1, "sign-up", resp, err)
 	}
 	me, err := v.me(ctx)
 	if err != nil {
 		return stepErr(1, "sign-up", answer{}, err)
 	}
-	step(1, "Sign-up", "user %s → Alguna account %s (alias %s)", me.ID, me.AccountID, me.ID)
-
-	// 2. Trial credits.
-	if !me.Balance.Equal(trialCredits) {
-		return fmt.Errorf("step 2 (trial credits): balance is %s, want %s", me.Balance, trialCredits)
+	found, err := inst.client.Accounts.Lookup(ctx, me.ID)
+	if err != nil {
+		return fmt.Errorf("step 1 (sign-up): looking up the alias %s: %w", me.ID, err)
 	}
-	step(2, "Trial credits", "%s units granted; balance %s", trialCredits, me.Balance)
+	if found != me.AccountID {
+		return fmt.Errorf("step 1 (sign-up): Alguna finds %s by the alias %s, want %s", found, me.ID, me.AccountID)
+	}
+	step(1, "Sign-up", "user %s → Alguna account %s, which Accounts.Lookup finds by that alias", me.ID, me.AccountID)
+
+	// 2. Trial credits, as the account's grant list shows them.
+	trial := me.Credits.Trial
+	if me.State != StateTrial || trial == nil || !trial.Amount.Equal(trialCredits) || !me.Available.Equal(trialCredits) {
+		return fmt.Errorf("step 2 (trial credits): state %s, trial grant %+v, available %s; want %s with %s", me.State, trial, me.Available, StateTrial, trialCredits)
+	}
+	step(2, "Trial credits", "grant %s %q: %s units, %s left (Credits.ListGrants)", trial.ID, trial.Reason, trial.Amount, trial.RemainingAmount.Decimal)
 
 	// 3. The user uses the product until the credits are spent.
-	trial := int(trialCredits.IntPart())
-	for i := 0; i < trial; i++ {
+	runs := int(trialCredits.IntPart())
+	for i := 0; i < runs; i++ {
 		if resp, err := v.postJSON(ctx, "/action"); err != nil || resp.StatusCode != http.StatusOK {
 			return stepErr(3, fmt.Sprintf("metered action %d", i+1), resp, err)
 		}
 	}
-	if err := events.Flush(ctx); err != nil {
+	if err := inst.events.Flush(ctx); err != nil {
 		return fmt.Errorf("step 3 (usage): %w", err)
 	}
 	me, err = v.me(ctx)
 	if err != nil {
 		return stepErr(3, "usage", answer{}, err)
 	}
-	step(3, "Usage", "%d analyses sent as api_call events (isTrial=true); balance %s", trial, me.Balance)
+	trial = me.Credits.Trial
+	step(3, "Usage", "%d analyses sent as %s events (isTrial=true); the trial grant has %s of %s left (%s)", runs, usageEvent, trial.RemainingAmount.Decimal, trial.Amount, trial.Status)
 
 	// 4. Alguna says the credits ran out.
-	me, err = v.waitFor(ctx, func(u meView) bool { return u.Plan == PlanNeedsUpgrade })
-	if err != nil {
+	if err := fake.FlushWebhooks(ctx); err != nil {
 		return fmt.Errorf("step 4 (depletion webhook): %w", err)
+	}
+	if !delivered(fake, alguna.WebhookCreditsBalanceDepleted, me.AccountID) {
+		return fmt.Errorf("step 4 (depletion webhook): %s not answered by the app", alguna.WebhookCreditsBalanceDepleted)
+	}
+	if me.State != StateTrialUsedUp {
+		return fmt.Errorf("step 4 (depleted): state %s, want %s", me.State, StateTrialUsedUp)
 	}
 	resp, err = v.postJSON(ctx, "/action")
 	if err != nil || resp.StatusCode != http.StatusPaymentRequired {
 		return stepErr(4, "action after depletion", resp, err)
 	}
-	step(4, "Depleted", "webhook %s received: plan %s; the next action gets 402", alguna.WebhookCreditsBalanceDepleted, me.Plan)
+	step(4, "Depleted", "webhook %s answered; the dashboard says %s; the next action gets 402", alguna.WebhookCreditsBalanceDepleted, me.State)
 
 	// 5. Upgrade: the app redirects to hosted checkout, where the user pays.
 	// The no-code alternative (option A) is a plain link to the checkout flow.
@@ -111,14 +127,30 @@ func walkthrough(ctx context.Context, out io.Writer, appURL string, fake *alguna
 		return fmt.Errorf("step 5 (hosted checkout): %w", err)
 	}
 	step(5, "Checkout", "/upgrade → %s; paid there → back to %s", checkoutURL, landing)
-	fmt.Fprintf(out, "   %-15s (the no-code flow link would be %s)\n", "", flowLink)
+	more("(the no-code flow link would be %s)", flowLink)
 
-	// 6. Alguna confirms the subscription.
-	me, err = v.waitFor(ctx, func(u meView) bool { return u.Plan == PlanPaid })
+	// 6. Alguna has the subscription, and its webhook confirms the checkout
+	// the app started.
+	me, err = v.waitFor(ctx, func(m meView) bool { return m.State == StatePaid })
+	if err != nil {
+		return fmt.Errorf("step 6 (subscription): %w", err)
+	}
+	if err := fake.FlushWebhooks(ctx); err != nil {
+		return fmt.Errorf("step 6 (checkout webhook): %w", err)
+	}
+	u, err := inst.store.Get(me.ID)
 	if err != nil {
 		return fmt.Errorf("step 6 (checkout webhook): %w", err)
 	}
-	step(6, "Subscribed", "webhook %s matched the pass-through token: plan %s", alguna.WebhookCheckoutSessionCompleted, me.Plan)
+	if u.CheckoutToken != "" {
+		return errors.New("step 6 (checkout webhook): the pass-through token was not confirmed")
+	}
+	if len(me.Invoices) != 1 {
+		return fmt.Errorf("step 6 (subscription): %d paid invoices, want 1", len(me.Invoices))
+	}
+	inv := me.Invoices[0]
+	step(6, "Subscribed", "Subscriptions.List: %s %s on plan %s (Plans.Get)", me.Subscription.ID, me.Subscription.Status, me.Plan.Name)
+	more("Invoices.List: %s %s, %s %s; webhook %s carried the pass-through token", inv.ID, inv.Status, inv.Total.StringFixed(2), inv.Currency, alguna.WebhookCheckoutSessionCompleted)
 
 	// 7. Usage keeps flowing, now billed on the subscription.
 	for i := 0; i < paidActions; i++ {
@@ -126,7 +158,7 @@ func walkthrough(ctx context.Context, out io.Writer, appURL string, fake *alguna
 			return stepErr(7, fmt.Sprintf("paid action %d", i+1), resp, err)
 		}
 	}
-	if err := events.Flush(ctx); err != nil {
+	if err := inst.events.Flush(ctx); err != nil {
 		return fmt.Errorf("step 7 (usage): %w", err)
 	}
 	held := 0
@@ -156,11 +188,15 @@ func walkthrough(ctx context.Context, out io.Writer, appURL string, fake *alguna
 	return nil
 }
 
-// meView is the app's /api/me answer.
-type meView struct {
-	User
-	Balance   decimal.Decimal `json:"balance"`
-	Available decimal.Decimal `json:"available"`
+// delivered reports whether the app answered a webhook of type typ about
+// accountID with success.
+func delivered(fake *algunatest.Server, typ, accountID string) bool {
+	for _, d := range fake.Deliveries() {
+		if d.Type == typ && d.Status == algunatest.DeliverySucceeded && d.AccountID == accountID {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *visitor) me(ctx context.Context) (meView, error) {
@@ -181,8 +217,8 @@ func (v *visitor) me(ctx context.Context) (meView, error) {
 	return m, json.NewDecoder(resp.Body).Decode(&m)
 }
 
-// waitFor polls the user's state until cond holds: webhooks arrive when
-// they arrive.
+// waitFor polls the user's state until cond holds: Alguna's answers
+// change when they change.
 func (v *visitor) waitFor(ctx context.Context, cond func(meView) bool) (meView, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -195,7 +231,7 @@ func (v *visitor) waitFor(ctx context.Context, cond func(meView) bool) (meView, 
 		}
 		select {
 		case <-ctx.Done():
-			return m, fmt.Errorf("still %s: %w", m.Plan, ctx.Err())
+			return m, fmt.Errorf("still %s: %w", m.State, ctx.Err())
 		case <-tick.C:
 		}
 	}
