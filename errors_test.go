@@ -2,6 +2,7 @@ package alguna
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -346,4 +347,26 @@ func TestErrorBodySurvivesLaterCalls(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, first, string(apiErr.Body))
+}
+
+// A refusal of the request itself (a 404 from a lookup) is logged at Info:
+// the caller handles it, and a sign-up looks up a new user's alias every
+// time. A failure of the service, retries spent, is a Warn.
+func TestFailureLogLevels(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		level  string
+	}{{404, "INFO"}, {422, "INFO"}, {401, "INFO"}, {503, "WARN"}, {429, "WARN"}} {
+		var buf syncBuffer
+		c, mock := newMockClient(t, WithMaxRetries(1), WithLogger(slog.New(slog.NewJSONHandler(&buf, nil))))
+		recordJSON(mock, tc.status, `{}`)
+		_, err := c.Accounts.Get(testCtx(t), "acc_1")
+		require.Error(t, err)
+		var last map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			require.NoError(t, json.Unmarshal([]byte(line), &last))
+		}
+		require.Equal(t, "alguna: request failed", last["msg"], "status %d", tc.status)
+		require.Equal(t, tc.level, last["level"], "status %d", tc.status)
+	}
 }

@@ -29,10 +29,14 @@ func ExampleAccountsService_Lookup() {
 			var acc *alguna.Account
 			acc, err = client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: name, Email: email, Alias: userID},
 				alguna.WithIdempotencyKey("signup-"+userID))
-			if errors.Is(err, alguna.ErrUnprocessable) {
-				// Another sign-up of this user won the race.
-				id, err = client.Accounts.Lookup(ctx, userID)
-			} else if err == nil {
+			switch {
+			case errors.Is(err, alguna.ErrUnprocessable):
+				// Another sign-up of this user won the race, or the create
+				// was refused for another reason: then that is the error.
+				if won, lerr := client.Accounts.Lookup(ctx, userID); lerr == nil {
+					id, err = won, nil
+				}
+			case err == nil:
 				id = acc.ID
 			}
 		}

@@ -281,7 +281,14 @@ func (c *Client) send(ctx context.Context, req *request, out any, pol *policy) e
 		} else {
 			attrs = append(attrs, slog.String("error", err.Error()))
 		}
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "alguna: request failed", attrs...)
+		// An answer about the request itself (a 404 from a lookup, a 422)
+		// is the caller's to handle, and often expected: Info. Failures of
+		// the service or the network, retries spent: Warn.
+		level := slog.LevelWarn
+		if last.status >= 400 && last.status < 500 && !last.retry {
+			level = slog.LevelInfo
+		}
+		c.logger.LogAttrs(ctx, level, "alguna: request failed", attrs...)
 	}
 	c.observer.EndCall(ctx, info, CallResult{
 		StatusCode: last.status, Attempts: attempts, RequestID: last.requestID,

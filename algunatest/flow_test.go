@@ -357,9 +357,12 @@ func TestRepeatedSignUpConverges(t *testing.T) {
 			var acc *alguna.Account
 			acc, err = client.Accounts.Create(ctx, &alguna.AccountCreateParams{Name: "Acme", Alias: userID},
 				alguna.WithIdempotencyKey("signup-"+userID))
-			if errors.Is(err, alguna.ErrUnprocessable) {
-				id, err = client.Accounts.Lookup(ctx, userID)
-			} else if err == nil {
+			switch {
+			case errors.Is(err, alguna.ErrUnprocessable):
+				if won, lerr := client.Accounts.Lookup(ctx, userID); lerr == nil {
+					id, err = won, nil
+				}
+			case err == nil:
 				id = acc.ID
 			}
 		}
