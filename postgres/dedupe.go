@@ -98,7 +98,7 @@ func NewWebhookDeduper(pool *pgxpool.Pool, opts ...Option) (*WebhookDeduper, err
 	if pool == nil {
 		return nil, errors.New("postgres: NewWebhookDeduper: pool is nil")
 	}
-	c, err := newConfig("NewWebhookDeduper", true, opts)
+	c, err := newConfig("NewWebhookDeduper", opts)
 	if err != nil {
 		return nil, err
 	}

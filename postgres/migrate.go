@@ -72,7 +72,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...Option) error {
 	if pool == nil {
 		return errors.New("postgres: Migrate: pool is nil")
 	}
-	c, err := newConfig("Migrate", false, opts)
+	c, err := newConfig("Migrate", opts)
 	if err != nil {
 		return err
 	}

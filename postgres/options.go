@@ -14,13 +14,17 @@ import (
 // another.
 const DefaultSchema = "alguna"
 
-// Option configures Migrate, NewWebhookDeduper and NewOutbox.
+// Option configures Migrate, NewWebhookDeduper and NewOutbox. WithSchema
+// applies to all three; the others name the one they apply to, and any
+// other refuses them.
 type Option func(*config) error
 
 type config struct {
 	schema string
 	// Deduper settings; zero means unset.
 	lease, retention time.Duration
+	// Outbox settings.
+	noNotify bool
 }
 
 // WithSchema puts the tables in the named schema instead of "alguna". Give
@@ -67,12 +71,24 @@ func WithRetention(d time.Duration) Option {
 	}
 }
 
+// WithoutNotify makes Outbox.Add record events without notifying the relays
+// on commit; they then find new rows by polling (RelayOptions.PollInterval,
+// which you will want shorter). PostgreSQL serializes the commits of
+// transactions that NOTIFY (a lock taken at commit), which bounds how many
+// transactions that add events can commit each second; without it, delivery
+// waits for the next poll instead. NewOutbox only.
+func WithoutNotify() Option {
+	return func(c *config) error {
+		c.noNotify = true
+		return nil
+	}
+}
+
 // maxIdentifier is PostgreSQL's limit on a name, in bytes (NAMEDATALEN-1).
 const maxIdentifier = 63
 
-// newConfig applies opts; what names the caller of an option meant only for
-// the deduper is refused elsewhere.
-func newConfig(caller string, deduper bool, opts []Option) (*config, error) {
+// newConfig applies opts for caller, refusing those meant for another.
+func newConfig(caller string, opts []Option) (*config, error) {
 	c := &config{schema: DefaultSchema}
 	var errs []error
 	for _, o := range opts {
@@ -84,8 +100,11 @@ func newConfig(caller string, deduper bool, opts []Option) (*config, error) {
 			errs = append(errs, err)
 		}
 	}
-	if !deduper && (c.lease != 0 || c.retention != 0) {
+	if caller != "NewWebhookDeduper" && (c.lease != 0 || c.retention != 0) {
 		errs = append(errs, errors.New("WithClaimLease and WithRetention apply to NewWebhookDeduper only"))
+	}
+	if caller != "NewOutbox" && c.noNotify {
+		errs = append(errs, errors.New("WithoutNotify applies to NewOutbox only"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", caller, err)

@@ -34,29 +34,28 @@ type Outbox struct {
 }
 
 // NewOutbox returns the outbox in the schema (WithSchema; DefaultSchema by
-// default). Its relays connect through pool.
+// default). Its relays connect through pool. Options: WithSchema,
+// WithoutNotify.
 func NewOutbox(pool *pgxpool.Pool, opts ...Option) (*Outbox, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: NewOutbox: pool is nil")
 	}
-	c, err := newConfig("NewOutbox", false, opts)
+	c, err := newConfig("NewOutbox", opts)
 	if err != nil {
 		return nil, err
 	}
 	t := c.table("usage_outbox")
-	return &Outbox{
-		pool:   pool,
-		cfg:    c,
-		schema: c.schema,
+	o := &Outbox{pool: pool, cfg: c, schema: c.schema, pendingSQL: `SELECT count(*) FROM ` + t}
+	insert := `INSERT INTO ` + t + ` (payload)
+		SELECT p FROM unnest($1::bytea[]) WITH ORDINALITY AS e (p, n) ORDER BY n`
+	if c.noNotify {
+		o.addSQL = insert
+	} else {
 		// One round trip; the notification is sent only if the transaction
 		// commits. The data-modifying CTE runs although nothing reads it.
-		addSQL: `WITH added AS (
-			INSERT INTO ` + t + ` (payload)
-			SELECT p FROM unnest($1::bytea[]) WITH ORDINALITY AS e (p, n) ORDER BY n
-		)
-		SELECT pg_notify('` + notifyChannel + `', $2)`,
-		pendingSQL: `SELECT count(*) FROM ` + t,
-	}, nil
+		o.addSQL = `WITH added AS (` + insert + `) SELECT pg_notify('` + notifyChannel + `', $2)`
+	}
+	return o, nil
 }
 
 // Add records events in tx, the caller's transaction: they are delivered
@@ -108,7 +107,11 @@ func (o *Outbox) Add(ctx context.Context, tx pgx.Tx, events ...alguna.Event) err
 	if len(problems) > 0 {
 		return &alguna.ValidationError{Problems: problems}
 	}
-	if _, err := tx.Exec(ctx, o.addSQL, payloads, o.schema); err != nil {
+	args := []any{payloads}
+	if !o.cfg.noNotify {
+		args = append(args, o.schema)
+	}
+	if _, err := tx.Exec(ctx, o.addSQL, args...); err != nil {
 		return fmt.Errorf("postgres: adding %d usage events to the outbox: %w", len(events), err)
 	}
 	for i := range events {

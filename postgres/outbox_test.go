@@ -356,3 +356,36 @@ func TestRelayOptions(t *testing.T) {
 	var zero postgres.Outbox
 	require.ErrorContains(t, zero.Relay(sk.client(t), postgres.RelayOptions{}).Run(context.Background()), "NewOutbox")
 }
+
+// TestAddWithoutNotify: with WithoutNotify, a commit notifies nobody, and
+// the relay finds the rows by polling.
+func TestAddWithoutNotify(t *testing.T) {
+	pool, schema, _ := migrated(t)
+	ctx := context.Background()
+	listener, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, listener.Close(ctx)) }()
+	_, err = listener.Exec(ctx, "LISTEN alguna_usage_outbox")
+	require.NoError(t, err)
+
+	silent, err := postgres.NewOutbox(pool, schema, postgres.WithoutNotify())
+	require.NoError(t, err)
+	addCommitted(t, pool, silent, usage("acme", 3)...)
+	// Notifications arrive in commit order: the first one must be this.
+	_, err = pool.Exec(ctx, "SELECT pg_notify('alguna_usage_outbox', 'marker')")
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	n, err := listener.WaitForNotification(wctx)
+	require.NoError(t, err)
+	require.Equal(t, "marker", n.Payload, "a commit with WithoutNotify sent a notification")
+
+	sk := newSink(t)
+	runRelay(t, silent.Relay(sk.client(t), postgres.RelayOptions{PollInterval: 20 * time.Millisecond}))
+	eventually(t, 20*time.Second, func() bool { n, _ := silent.Pending(ctx); return n == 0 }, "the rows were not delivered")
+	require.Equal(t, 3, strings.Count(string(bytes.Join(sk.ingested(), nil)), `"uniqueId"`))
+
+	_, err = postgres.NewWebhookDeduper(pool, postgres.WithoutNotify())
+	require.ErrorContains(t, err, "NewOutbox only")
+	require.ErrorContains(t, postgres.Migrate(ctx, pool, postgres.WithoutNotify()), "NewOutbox only")
+}
