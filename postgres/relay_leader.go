@@ -82,7 +82,14 @@ func (l *leader) run(ctx context.Context) error {
 		batch = min(batch, max(1, int(r)))
 	}
 	var feed pacer
-	more := true // rows may be waiting: look at once
+	// What tells the loop to look at the table: a full batch last time
+	// (more rows are likely waiting), a notification of a commit, or the
+	// poll. Notifications come one per commit; answered at most every
+	// gap, a claim takes what many commits added, while the Batcher's
+	// FlushInterval, not the claim, decides when a partial batch goes.
+	full, notified := true, false
+	gap := o.FlushInterval / 5
+	var lastLook time.Time
 	for {
 		l.mu.Lock()
 		l.woken = false
@@ -101,37 +108,43 @@ func (l *leader) run(ctx context.Context) error {
 			}
 			renewAt = now.Add(renewEvery)
 		}
-		ready := room >= batch && !now.Before(feed.next)
-		if ready && (more || !now.Before(pollAt)) {
+		due := pollAt
+		if notified {
+			due = earliest(due, lastLook.Add(gap))
+		}
+		if full {
+			due = now
+		}
+		if feed.next.After(due) {
+			due = feed.next // never faster than the pace
+		}
+		if room >= batch && !now.Before(due) {
 			n, err := l.claim(ctx, batch, renewEvery)
 			if err != nil {
 				return err
 			}
 			feed.took(now, n, o.MaxEventsPerSecond)
-			more = n == batch
-			pollAt = now.Add(o.PollInterval)
-			if more && !now.Before(feed.next) {
-				continue
-			}
+			lastLook, pollAt = now, now.Add(o.PollInterval)
+			full, notified = n == batch, false
+			continue
 		}
 		deadline := renewAt
 		if room >= batch {
-			// Not before the pacer allows; without rows known to wait, not
-			// before the next poll either.
-			next := feed.next
-			if !more && pollAt.After(next) {
-				next = pollAt
-			}
-			if next.Before(deadline) {
-				deadline = next
-			}
+			deadline = earliest(deadline, due)
 		}
-		notified, err := l.wait(ctx, deadline)
+		got, err := l.wait(ctx, deadline)
 		if err != nil {
 			return err
 		}
-		more = more || notified
+		notified = notified || got
 	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // pacer spaces out taking rows at the paced rate, a batch at a time. The
