@@ -9,7 +9,7 @@
 // all of that and hands out the given server instead.
 //
 // The cluster is tuned for tests, not for keeping data: fsync is off, so a
-// crash of the machine may lose what it holds.
+// crash of the machine may lose what it holds (Durable turns it back on).
 package postgrestest
 
 import (
@@ -48,11 +48,26 @@ type Server struct {
 	waitErr error
 }
 
+// Option configures Start and New.
+type Option func(*options)
+
+type options struct {
+	durable bool
+}
+
+// Durable keeps PostgreSQL's own durability settings (fsync,
+// synchronous_commit, full_page_writes), which the server otherwise turns
+// off for speed: for benchmarks that must pay for commits what production
+// pays. It has no effect on a server from EnvDSN.
+func Durable() Option {
+	return func(o *options) { o.durable = true }
+}
+
 // New starts a server for tb, or fails tb with the reason, and stops it when
 // tb ends.
-func New(tb testing.TB) *Server {
+func New(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	s, err := Start(context.Background())
+	s, err := Start(context.Background(), opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -66,9 +81,15 @@ func New(tb testing.TB) *Server {
 
 // Start starts a throwaway server, or returns the one EnvDSN names. Its
 // error says what is missing when the server cannot be started.
-func Start(ctx context.Context) (*Server, error) {
+func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	if dsn := os.Getenv(EnvDSN); dsn != "" {
 		return &Server{DSN: dsn}, nil
+	}
+	var o options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -86,14 +107,14 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, fmt.Errorf("postgrestest: %w", err)
 	}
 	s := &Server{dir: dir}
-	if err := s.start(ctx, bin, as); err != nil {
+	if err := s.start(ctx, bin, as, o); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Server) start(ctx context.Context, bin string, as *runAs) error {
+func (s *Server) start(ctx context.Context, bin string, as *runAs, o options) error {
 	if err := as.own(s.dir); err != nil {
 		return fmt.Errorf("postgrestest: handing %s to the server's user: %w", s.dir, err)
 	}
@@ -114,17 +135,18 @@ func (s *Server) start(ctx context.Context, bin string, as *runAs) error {
 	}
 	// The server holds its own copy of the descriptor.
 	defer func() { _ = logFile.Close() }()
-	// Not ended by ctx: the server must outlive Start.
-	//nolint:gosec // G204: as for initdb above
-	s.cmd = exec.CommandContext(context.WithoutCancel(ctx), filepath.Join(bin, "postgres"), "-D", data, "-k", s.dir,
+	args := []string{"-D", data, "-k", s.dir,
 		"-c", "listen_addresses=",
 		"-c", "unix_socket_permissions=0777",
-		"-c", "fsync=off",
-		"-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off",
 		"-c", "max_connections=300",
 		"-c", "shared_buffers=64MB",
-	)
+	}
+	if !o.durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	// Not ended by ctx: the server must outlive Start.
+	//nolint:gosec // G204: as for initdb above
+	s.cmd = exec.CommandContext(context.WithoutCancel(ctx), filepath.Join(bin, "postgres"), args...)
 	s.cmd.Env = serverEnv()
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = as.procAttr(true)

@@ -37,6 +37,27 @@ func TestServer(t *testing.T) {
 	require.Error(t, err, "the server must be stopped after Close")
 }
 
+// TestServerDurable: Durable keeps PostgreSQL's fsync and synchronous
+// commits, which the default turns off.
+func TestServerDurable(t *testing.T) {
+	t.Setenv(postgrestest.EnvDSN, "")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		opts []postgrestest.Option
+		want string
+	}{{nil, "off"}, {[]postgrestest.Option{postgrestest.Durable()}, "on"}} {
+		s := postgrestest.New(t, tc.opts...)
+		conn, err := pgx.Connect(ctx, s.DSN)
+		require.NoError(t, err)
+		for _, setting := range []string{"fsync", "synchronous_commit"} {
+			var v string
+			require.NoError(t, conn.QueryRow(ctx, "SHOW "+setting).Scan(&v))
+			require.Equal(t, tc.want, v, setting)
+		}
+		require.NoError(t, conn.Close(ctx))
+	}
+}
+
 // TestServerFromEnv hands out the server EnvDSN names, untouched.
 func TestServerFromEnv(t *testing.T) {
 	t.Setenv(postgrestest.EnvDSN, "postgres://example.invalid/db")
