@@ -29,10 +29,16 @@ var ErrInvalidRow = errors.New("postgres: outbox row is not an event added by Ou
 // errLostLock ends a term whose session is gone, and with it the lock.
 var errLostLock = errors.New("postgres: relay: lost the connection that holds the sender's lock")
 
-// callbackGrace is how long, once a term ends, the Batcher's callbacks may
-// still take to record what Alguna answered; past it, their rows are sent
-// again by the next sender.
-const callbackGrace = 5 * time.Second
+// Bounds on the end of a term. What is in flight gets up to
+// min(Lease/3, maxDrain) to be delivered — short of what is left of the
+// rows' leases, which were renewed at most Lease/3 ago, so that no other
+// sender can have taken them meanwhile — and the Batcher's callbacks then
+// get callbackGrace more to record what Alguna answered. Past either, rows
+// are sent again by the next sender, which uniqueIds make harmless.
+const (
+	maxDrain      = 5 * time.Second
+	callbackGrace = 5 * time.Second
+)
 
 // leader is one term of a relay as the sender.
 type leader struct {
@@ -42,7 +48,7 @@ type leader struct {
 	term    token // owns the leases taken in this term
 
 	// cbCtx bounds the callbacks' database work; it ends callbackGrace
-	// after the term does.
+	// after the term's drain does.
 	cbCtx    context.Context
 	cancelCb context.CancelFunc
 
@@ -579,12 +585,22 @@ func (l *leader) retry(what string, fn func(context.Context) error) error {
 	}
 }
 
-// stop ends the term: what is queued or in flight is given up at once —
-// its rows stay in the outbox — and the rows' leases are cleared, so that
-// the next sender takes them without waiting for the leases to run out.
+// stop ends the term. What is queued or in flight is sent for a little
+// longer (unless the relay must stop: a wrong key would only be refused
+// again), then given up, its rows left in the outbox; the rows' leases are
+// cleared, so that the next sender takes them without waiting for the
+// leases to run out.
 func (l *leader) stop(ctx context.Context) {
-	grace := time.AfterFunc(callbackGrace, l.cancelCb)
-	_ = l.batcher.Close(doneCtx)
+	drain := min(l.r.opts.Lease/3, maxDrain)
+	l.mu.Lock()
+	if l.fatal != nil {
+		drain = 0
+	}
+	l.mu.Unlock()
+	grace := time.AfterFunc(drain+callbackGrace, l.cancelCb)
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	_ = l.batcher.Close(closeCtx)
+	cancel()
 	grace.Stop()
 	l.cancelCb()
 

@@ -2,11 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/alguna/alguna-go"
@@ -169,4 +169,32 @@ type failure struct {
 	err    error
 }
 
-var _ = errors.New
+// TestRelayRecoversFromLostSession: when the session holding the sender's
+// lock is killed (a failover, an administrator), the relay stands by
+// again, takes the lock back, and goes on delivering.
+func TestRelayRecoversFromLostSession(t *testing.T) {
+	_, schema, name := migrated(t)
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["application_name"] = name
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	admin := newPool(t)
+	outbox, err := postgres.NewOutbox(pool, schema)
+	require.NoError(t, err)
+	sk := newSink(t)
+	relay := outbox.Relay(sk.client(t), postgres.RelayOptions{})
+	runRelay(t, relay)
+	eventually(t, 20*time.Second, func() bool { return relay.Stats().Sending }, "the relay is not sending")
+
+	var killed bool
+	require.NoError(t, admin.QueryRow(ctx, `
+		SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = $1`, name).Scan(&killed))
+	require.True(t, killed)
+	eventually(t, 30*time.Second, func() bool { return relay.Stats().Terms == 2 && relay.Stats().Sending }, "the relay did not take the lock back")
+	addCommitted(t, admin, outbox, usage("acme", 5)...)
+	eventually(t, 20*time.Second, func() bool { return relay.Stats().Ingested == 5 }, "nothing delivered after the session was lost")
+}
