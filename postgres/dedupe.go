@@ -23,8 +23,8 @@ const (
 	DefaultClaimLease = 2 * time.Minute
 	// DefaultRetention is how long a completed id is remembered unless
 	// WithRetention says otherwise: longer than Alguna's retry schedule,
-	// which spans about a day and a half, and as long as its uniqueId
-	// dedupe window.
+	// which spans a little over a day, and as long as its uniqueId dedupe
+	// window.
 	DefaultRetention = 7 * 24 * time.Hour
 )
 

@@ -22,12 +22,22 @@
 // and another takes over when it dies.
 //
 //	outbox, err := postgres.NewOutbox(pool)
-//	go outbox.Relay(client, postgres.RelayOptions{MaxEventsPerSecond: 1000}).Run(ctx)
+//	relay := outbox.Relay(client, postgres.RelayOptions{MaxEventsPerSecond: 1000})
+//	go func() {
+//		// Nil once ctx ends; an error for a wrong API key or a missing
+//		// table, with every row kept.
+//		if err := relay.Run(ctx); err != nil { ... }
+//	}()
 //	...
-//	tx, err := pool.Begin(ctx)
-//	// ... the business work, in tx ...
-//	err = outbox.Add(ctx, tx, alguna.Event{Account: "acc_123", EventName: "api_call"})
-//	err = tx.Commit(ctx)
+//	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+//		// ... the business work, in tx ...
+//		return outbox.Add(ctx, tx, alguna.Event{Account: "acc_123", EventName: "api_call"})
+//	})
+//
+// Events Alguna refuses for good move to the usage_outbox_failed table, with
+// the reason, and reach RelayOptions.OnFailure. The relays need a direct
+// connection to PostgreSQL (or a pooler in session mode): they hold an
+// advisory lock and LISTEN for the commits' notifications.
 //
 // This is a module of its own, so that programs that do not use PostgreSQL
 // never download a driver.

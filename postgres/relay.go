@@ -64,8 +64,12 @@ type RelayOptions struct {
 	// OnFailure receives the events Alguna refused for good — named in the
 	// "failed" list of its answer (alguna.ErrEventRejected), or pinned by a
 	// 400, 413 or 422 — once each, after they were moved to the
-	// usage_outbox_failed table. Calls are never concurrent. It must not
-	// block for long: the relay waits for it.
+	// usage_outbox_failed table. Rows written to the outbox by other means
+	// than Add that are not events the SDK would send are moved there too,
+	// unsent, and reported with an error matching ErrInvalidRow (with the
+	// event if it could be read, none if not). Calls are never concurrent.
+	// It must not block for long: the relay waits for it. Without it, each
+	// such loss is logged at ERROR.
 	OnFailure func(events []alguna.Event, err error)
 	// Logger receives what the relay does not return: database errors it
 	// retries, and when it starts and stops sending. Default slog.Default().
@@ -166,7 +170,9 @@ func (o *Outbox) Relay(client *alguna.Client, opts RelayOptions) *Relay {
 		)
 		INSERT INTO ` + f + ` (id, payload, created_at, reason)
 		SELECT id, payload, created_at, reason FROM moved
-		ON CONFLICT (id) DO NOTHING
+		ON CONFLICT (id) DO UPDATE
+			SET payload = excluded.payload, created_at = excluded.created_at,
+				failed_at = excluded.failed_at, reason = excluded.reason
 		RETURNING id`
 	return r
 }
