@@ -14,9 +14,9 @@ import (
 	"github.com/alguna/alguna-go/postgres"
 )
 
-// A replica's start-up: the tables, the shared webhook deduper, and a relay
+// A replica's start-up: the tables, the shared webhook deduper, a relay
 // that delivers the outbox (one replica's relay sends; the others stand
-// by).
+// by), and a handler whose work records its usage.
 func Example() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
@@ -24,10 +24,6 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	if err := postgres.Migrate(ctx, pool); err != nil {
-		log.Fatal(err)
-	}
-
 	client, err := alguna.NewClient(os.Getenv("ALGUNA_API_KEY"))
 	if err != nil {
 		log.Fatal(err)
@@ -36,30 +32,39 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+
+	// Every replica, at start-up: idempotent, under an advisory lock.
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		log.Fatal(err)
+	}
+
+	// Webhooks: one claim per delivery id, across all replicas.
 	deduper, err := postgres.NewWebhookDeduper(pool)
 	if err != nil {
 		log.Fatal(err)
 	}
-	hooks := alguna.NewWebhookHandler(verifier, alguna.WithWebhookDeduper(deduper))
-	http.Handle("POST /webhooks/alguna", hooks)
+	http.Handle("POST /webhooks/alguna", alguna.NewWebhookHandler(verifier, alguna.WithWebhookDeduper(deduper)))
 
+	// Usage: a relay in every replica; one sends, the others stand by.
 	outbox, err := postgres.NewOutbox(pool)
 	if err != nil {
 		log.Fatal(err)
 	}
-	relay := outbox.Relay(client, postgres.RelayOptions{
-		// The account's budget, for all replicas together.
-		MaxEventsPerSecond: 1000,
-		OnFailure: func(events []alguna.Event, err error) {
-			log.Printf("%d usage events refused, kept in alguna.usage_outbox_failed: %v", len(events), err)
-		},
-	})
+	relay := outbox.Relay(client, postgres.RelayOptions{MaxEventsPerSecond: 1000})
 	go func() {
 		if err := relay.Run(ctx); err != nil {
-			// A wrong API key, or tables missing: every row is kept.
-			log.Fatal(err)
+			log.Fatal(err) // a wrong API key, or Migrate not run: every row is kept
 		}
 	}()
+
+	// In a request handler: the work and its usage commit together, or not at all.
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// ... the billable work, in tx ...
+		return outbox.Add(ctx, tx, alguna.Event{Account: "user-123", EventName: "api_call"})
+	})
+	if err != nil {
+		log.Print(err)
+	}
 }
 
 // The billable work and its usage commit together, or not at all.
