@@ -233,9 +233,13 @@ func (s *EventsService) NewBatcher(o BatcherOptions) (*Batcher, error) {
 	}
 	if r := o.MaxEventsPerSecond; r > 0 {
 		// A batch must fit in the bucket, or its request would wait for
-		// tokens the bucket can never hold.
+		// tokens the bucket can never hold. The bucket holds nine tenths of
+		// a second's worth rather than all of it: Alguna's own bucket holds
+		// a second's worth, and a burst that emptied it would leave no room
+		// for requests that arrive a little closer together than they were
+		// sent.
 		b.maxBatch = min(o.MaxBatchSize, max(1, int(r)))
-		b.limiter = rate.NewLimiter(rate.Limit(r), max(int(math.Ceil(r)), b.maxBatch))
+		b.limiter = rate.NewLimiter(rate.Limit(r), max(int(r*0.9), b.maxBatch))
 	}
 	var backlog *spool.Backlog
 	if o.SpoolDir != "" {
