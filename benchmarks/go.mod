@@ -6,6 +6,7 @@ require (
 	github.com/alguna/alguna-go v0.0.0
 	github.com/google/uuid v1.6.0
 	github.com/posthog/posthog-go v1.5.2
+	github.com/shopspring/decimal v1.4.0
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	github.com/svix/svix-webhooks v1.44.0
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
@@ -16,7 +17,6 @@ require (
 	github.com/google/go-querystring v1.1.0 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
-	github.com/shopspring/decimal v1.4.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 	gopkg.in/validator.v2 v2.0.1 // indirect
 )
