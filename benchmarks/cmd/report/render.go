@@ -351,24 +351,26 @@ func renderSpool(w func(string, ...any), r *results) {
 		return
 	}
 	w("Events enqueued with `SpoolDir` set, so that each `Enqueue` returns only once its event is fsynced, against what this disk allows in the same run.\n\n")
-	w("| Producer | Durable events/s | Events per fsync | Spool fsyncs/s | Disk fsyncs/s at the same write size | Disk bound (events/s) | Spool ÷ disk bound | Allocs/event |\n")
-	w("|---|---|---|---|---|---|---|---|\n")
+	w("| Producer | Durable events/s | Events per fsync | Spool fsyncs/s | Disk fsyncs/s at the same write size | Disk drift (before vs after) | Disk bound (events/s) | Spool ÷ disk bound | Allocs/event |\n")
+	w("|---|---|---|---|---|---|---|---|---|\n")
 	for _, row := range spoolRows {
 		name := spoolName(row.key)
 		if !r.has(name) {
 			continue
 		}
-		w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", row.label,
+		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.label,
 			cell(r, name, "durable-events/s", fmtRate), cell(r, name, "events/fsync", fmtCount),
 			cell(r, name, "spool-fsyncs/s", fmtRate), cell(r, name, "disk-fsyncs/s", fmtRate),
+			cell(r, name, "disk-drift", fmtPercentOf),
 			cell(r, name, "disk-bound-events/s", fmtRate), cell(r, name, "of-disk-bound", fmtRatio),
 			cell(r, name, "allocs/op", fmtCount))
 	}
 	w("\nHow it is measured (`benchmarks/spool_test.go`):\n\n")
 	w("- One op is one event. 1, 16 or 128 goroutines call `Enqueue` (or one goroutine calls `EnqueueMany` with slices of 100) until b.N events are accepted; the timer stops when the last call returns, when every event is on disk and fsynced. Durable events/s is b.N over that time. Delivery runs meanwhile through an in-memory transport that answers success, so the figures are the SDK's and the disk's, not a network's; after the timer, `Close` must deliver every event.\n")
 	w("- The spool commits in groups: appends that arrive while a write and fsync are under way share the next one. Events per fsync is b.N over `Stats().Syncs` for the run.\n")
-	w("- The baseline is a hand-written loop, right after each run, in the same temp directory (same filesystem): it creates a file, fsyncs the directory, then appends what the spool wrote per fsync in that run (events per fsync × one record, the event's JSON plus the 12-byte record header) and fsyncs, for as long as the run took (at least 100 ms, at most 1 s). Its fsyncs per second times the spool's events per fsync is the most this disk allows at that group-commit size: the disk bound. The spool ÷ bound column is the median of each run's ratio; it is the spool's fsyncs/s over the disk's.\n")
-	w("- The disk is a virtual disk shared with other machines' work, and its fsync rate moves by a factor of two or more within minutes; the ratio is taken within each run for that reason.\n")
+	w("- The baseline is a hand-written loop in the same temp directory (same filesystem): it creates a file, fsyncs the directory, then appends a write and fsyncs, again and again, for as long as a run takes (at least 100 ms, at most 1 s). It runs right before and right after each run of the spool: before, at the group-commit size the spool is expected to reach; after, at the size it reached in that run (events per fsync × one record, the event's JSON plus the 12-byte record header). The mean of the two rates times the spool's events per fsync is the most this disk allows at that group-commit size: the disk bound. The spool ÷ bound column is the median of each run's ratio, which is the spool's fsyncs/s over the disk's.\n")
+	w("- The disk is a virtual disk shared with other work, and its fsync rate moves by a factor of two or more from one second to the next; disk drift is how far the rates measured before and after a run were apart, relative to their mean. The ratio is taken within each run, around it, for that reason, and is only as steady as the drift allows.\n")
+	w("- With `Enqueue`, each producer waits for its own event, so while one group is being written and fsynced the producers it does not hold gather into the next: groups settle at about half the producers (the events per fsync column), and the expected size the loop uses before a run is that half.\n")
 }
 
 func renderLimit(w func(string, ...any), r *results) {

@@ -139,6 +139,8 @@ func fmtRatio(v float64) string { return fmt.Sprintf("%.2f×", v) }
 
 func fmtPercent(v float64) string { return fmt.Sprintf("%.1f%%", v) }
 
+func fmtPercentOf(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) }
+
 func fmtSeconds(v float64) string { return fmt.Sprintf("%.2f s", v) }
 
 func fmtDuration(sec float64) string {
