@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -131,5 +134,50 @@ func TestReportWithoutNewSections(t *testing.T) {
 		if strings.HasPrefix(g.what, "Spool") && g.known {
 			t.Errorf("%s: judged without results", g.what)
 		}
+	}
+}
+
+// TestCommitIgnoresReportOutputs checks that the commit measured is marked
+// as changed by changes to code, not by the files the report writes.
+func TestCommitIgnoresReportOutputs(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	dir := t.TempDir()
+	ctx := t.Context()
+	gitIn := func(args ...string) {
+		t.Helper()
+		cmd := command(ctx, dir, "git", args...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(name, text string) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitIn("init", "-q")
+	for _, name := range append([]string{"code.go"}, outputs...) {
+		write(name, "first\n")
+	}
+	gitIn("add", ".")
+	gitIn("commit", "-qm", "first")
+
+	for _, name := range outputs {
+		write(name, "second\n")
+	}
+	if c := commit(ctx, dir); strings.Contains(c, "uncommitted") || c == "unknown" {
+		t.Errorf("with only the report's files changed, commit is %q", c)
+	}
+	write("code.go", "second\n")
+	if c := commit(ctx, dir); !strings.HasSuffix(c, " (with uncommitted changes)") {
+		t.Errorf("with code changed, commit is %q", c)
 	}
 }
