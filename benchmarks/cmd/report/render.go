@@ -396,7 +396,7 @@ func renderLimit(w func(string, ...any), r *results) {
 	w("\nHow it is measured (`benchmarks/ratelimit_test.go`):\n\n")
 	w("- One op is one delivery of all %d events: batches of 100, 4 requests in flight, to a fresh fake whose bucket is full. The timer runs from the first `Enqueue` until `Close` returns with every event delivered.\n", limitEventsPerRun)
 	w("- 429 share: the fake's request log (`Requests`) of `POST /events`. Events lost: the events the fake holds must carry every uniqueId exactly once, the Batcher must count all of them ingested and none failed, or the run fails; the column is the most lost in any run.\n")
-	w("- Waits are seen from the client's side of the wire, by a transport that records when each request left and when its answer arrived: for every 429, the time from its arrival to the next request sent, and the requests sent before its `Retry-After` had passed (requests already in flight when the 429 arrived do not count). The waiting column is the shortest over all runs; the held column is the median, with the most seen in any run.\n")
+	w("- Waits are seen from the client's side of the wire, by a transport that records when each request left and when its answer arrived: for every 429, the time from its arrival to the next request sent, and the requests sent before its `Retry-After` had passed (requests already in flight when the 429 arrived do not count). The waiting column is the median over runs of each run's shortest wait; the held column is the median over runs, with the most seen in any run.\n")
 	w("- The fake runs in the benchmark's process; what is measured is time, which its CPU hardly affects at 1000 events a second.\n")
 }
 
