@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -13,8 +14,68 @@ const (
 	batchPostHog = "Batching/client=posthog"
 	batchPHFree  = "Batching/client=posthog-uncapped"
 	batchWire    = "Batching/client=wire-limit"
-	callAlguna   = "CreateAccount/client=alguna"
-	callHand     = "CreateAccount/client=hand-written"
+	limitOff     = "RateLimit/pacing=off"
+	limitOn      = "RateLimit/pacing=on"
+)
+
+// calls are the SDK's calls the per-call comparison measures, in the order
+// the report shows them (the order of call_test.go's table).
+var calls = []string{
+	"Accounts.Create", "Accounts.Get", "Accounts.Update", "Accounts.List", "Accounts.Lookup",
+	"Credits.Grant", "Credits.Balance", "Credits.Availability", "Credits.ListGrants", "Credits.GetGrant",
+	"Checkout.CreateSession", "Portal.CreateSession", "Events.Ingest",
+	"Subscriptions.List", "Subscriptions.Get", "Invoices.List", "Invoices.Get", "Plans.List", "Plans.Get",
+}
+
+func callName(call, client string) string { return "Call/call=" + call + "/client=" + client }
+
+// measuredCalls is calls, followed by any other call found in the results
+// (sorted), so that a call added to the benchmarks is never left out of the
+// report.
+func measuredCalls(r *results) []string {
+	known := map[string]bool{}
+	for _, c := range calls {
+		known[c] = true
+	}
+	out := slices.Clone(calls)
+	var extra []string
+	for name := range r.values {
+		rest, ok := strings.CutPrefix(name, "Call/call=")
+		if !ok {
+			continue
+		}
+		if c, ok := strings.CutSuffix(rest, "/client=alguna"); ok && !known[c] {
+			extra = append(extra, c)
+		}
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+// spoolRows are the rows of the spool comparison: the goal's producer
+// counts, then EnqueueMany.
+var spoolRows = []struct{ key, label string }{
+	{"producers=1", "`Enqueue`, 1 producer"},
+	{"producers=16", "`Enqueue`, 16 producers"},
+	{"producers=128", "`Enqueue`, 128 producers"},
+	{"enqueue-many=100", "`EnqueueMany`, slices of 100, 1 goroutine"},
+}
+
+func spoolName(key string) string { return "Spool/" + key }
+
+// The targets of the goals that the tables refer to as well.
+const (
+	batchCPUTarget     = 1.3e-6 // seconds of client CPU per event
+	wireTarget         = 0.85
+	callTarget         = 1.10
+	spoolTarget        = 0.80
+	manyTarget         = 50000 // durable events/s
+	limitShareTarget   = 2.0   // percent of requests answered 429
+	limitTimeTarget    = 4.5   // seconds to deliver the events, paced
+	limitIdealSeconds  = 4.0
+	limitEventsPerRun  = 5000
+	limitEventsAllowed = 1000 // per second
+	pageItems          = 10   // items in each list the sink answers
 )
 
 // verifyLibs are the rows of the webhook comparison, in order; the first is
@@ -70,8 +131,11 @@ func goals(r *results) []goal {
 		q = free
 	}
 	gs = append(gs, goal{"Batcher events/s ÷ posthog-go events/s (its faster set-up)", "≥ 2.00×", q.String(), q.ok && q.value >= 2, q.ok})
+	cpu := r.stat(batchAlguna, "client-cpu-sec/event")
+	gs = append(gs, goal{"Batcher client CPU per event (the sink in its own process)", "≤ " + fmtDuration(batchCPUTarget),
+		statString(cpu, fmtDuration), cpu.ok && cpu.median <= batchCPUTarget, cpu.ok})
 	q = r.ratio(batchAlguna, batchWire, "events/s")
-	gs = append(gs, goal{"Batcher events/s ÷ wire limit", "≥ 0.50×", q.String(), q.ok && q.value >= 0.5, q.ok})
+	gs = append(gs, goal{"Batcher events/s ÷ wire limit (pre-encoded poster, same run)", fmt.Sprintf("≥ %.2f×", wireTarget), q.String(), q.ok && q.value >= wireTarget, q.ok})
 	for _, size := range verifySizes {
 		ours, peer := verifyName(size, "alguna"), verifyName(size, "standardwebhooks")
 		q = r.ratio(ours, peer, "sec/op")
@@ -86,9 +150,41 @@ func goals(r *results) []goal {
 		}
 		gs = append(gs, goal{"`Verify` allocs/op vs Standard Webhooks, " + size, "fewer", measured, ok && a.median < b.median, ok})
 	}
-	q = r.ratio(callAlguna, callHand, "sec/op")
-	gs = append(gs, goal{"`Accounts.Create` time ÷ hand-written request", "≤ 1.15×", q.String(), q.ok && q.value <= 1.15, q.ok})
+	for _, call := range measuredCalls(r) {
+		q = r.ratio(callName(call, "alguna"), callName(call, "hand-written"), "sec/op")
+		gs = append(gs, goal{"`" + call + "` time ÷ hand-written request", fmt.Sprintf("≤ %.2f×", callTarget), q.String(), q.ok && q.value <= callTarget, q.ok})
+	}
+	for _, row := range spoolRows[:3] {
+		st := r.stat(spoolName(row.key), "of-disk-bound")
+		gs = append(gs, goal{"Spool, " + row.label + ": durable events/s ÷ what the disk's fsync rate allows at its group-commit size",
+			fmt.Sprintf("≥ %.2f×", spoolTarget), statString(st, fmtRatio), st.ok && st.median >= spoolTarget, st.ok})
+	}
+	st := r.stat(spoolName(spoolRows[3].key), "durable-events/s")
+	gs = append(gs, goal{"Spool, " + spoolRows[3].label + ": durable events/s", "≥ " + fmtRate(manyTarget),
+		statString(st, fmtRate), st.ok && st.median >= manyTarget, st.ok})
+	st = r.stat(limitOn, "429-%")
+	gs = append(gs, goal{"At the limit, paced: share of requests answered 429", fmt.Sprintf("≤ %.0f%%", limitShareTarget),
+		statString(st, fmtPercent), st.ok && st.median <= limitShareTarget, st.ok})
+	st = r.stat(limitOn, "deliver-s")
+	gs = append(gs, goal{fmt.Sprintf("At the limit, paced: time to deliver %d events (ideal ≈ %.0f s)", limitEventsPerRun, limitIdealSeconds),
+		fmt.Sprintf("≤ %.1f s", limitTimeTarget), statString(st, fmtSeconds), st.ok && st.median <= limitTimeTarget, st.ok})
+	for _, l := range []struct{ name, label string }{{limitOff, "unpaced"}, {limitOn, "paced"}} {
+		st = r.stat(l.name, "sent-in-hold/op")
+		gs = append(gs, goal{"At the limit, " + l.label + ": requests sent while a 429's Retry-After held", "0",
+			statString(st, fmtCount), st.ok && r.max(l.name, "sent-in-hold/op") == 0, st.ok})
+	}
+	lost := r.max(limitOff, "lost-events") + r.max(limitOn, "lost-events")
+	known := r.has(limitOff) && r.has(limitOn)
+	gs = append(gs, goal{"At the limit, paced and unpaced: events lost", "0", fmtCount(lost), known && lost == 0, known})
 	return gs
+}
+
+// statString formats a median, or "n/a".
+func statString(s stat, format func(float64) string) string {
+	if !s.ok {
+		return "n/a"
+	}
+	return format(s.median)
 }
 
 func render(in info, r *results) string {
@@ -122,17 +218,19 @@ func render(in info, r *results) string {
 	w("| Peers | %s |\n", peerList(in.Versions))
 	w("| Run | %s to %s UTC |\n", in.Started.Format("2006-01-02 15:04:05"), in.Finished.Format("15:04:05"))
 	w("| Load average (1, 5, 15 min) | before %s; after %s; highest 1-minute figure seen between passes %.2f |\n", in.LoadBefore, in.LoadAfter, in.LoadMax)
-	w("| Runs | %d of each benchmark, interleaved; %d events per batching run; `-benchtime %s` otherwise |\n", in.Count, in.Events, in.Benchtime)
+	w("| Runs | %d of each benchmark, interleaved; %d events per batching run; one delivery of %d events per rate-limit run; `-benchtime %s` otherwise |\n", in.Count, in.Events, limitEventsPerRun, in.Benchtime)
 
 	w("\n## Reproduce\n\n")
 	w("From the root of the repository:\n\n```sh\n%s\n```\n\n", in.Command)
 	w("It builds the benchmarks module (`benchmarks/`, its own `go.mod`, so alguna-go's users never download the peers), runs every comparison %d times and rewrites this file, with the raw output in `%s`. ", in.Count, in.RawPath)
 	w("`-max-load 1.5` first waits for a quieter machine; `-count`, `-events` and `-benchtime` change the run; `-rerender` rewrites this file from the saved results (`results.txt`, `results.json`) without measuring, for example after editing `benchmarks/analysis.md`. To compare with benchstat instead:\n\n")
-	w("```sh\ncd benchmarks\ngo test -run '^$' -bench . -benchmem -count 6 | tee new.txt\ngo tool benchstat -filter '-.name:Verify' -col /client new.txt   # batching and per-call\ngo tool benchstat -filter '.name:Verify' -col /lib new.txt\n```\n")
+	w("```sh\ncd benchmarks\ngo test -run '^$' -bench . -benchmem -count 6 | tee new.txt\ngo tool benchstat -filter '.name:Batching' -col /client new.txt\ngo tool benchstat -filter '.name:Call' -col /client new.txt      # per call, SDK against hand-written\ngo tool benchstat -filter '.name:Verify' -col /lib new.txt\n```\n")
 
 	renderBatching(w, r, in)
 	renderVerify(w, r)
 	renderCall(w, r)
+	renderSpool(w, r)
+	renderLimit(w, r)
 
 	w("\n## Noise\n\n")
 	w("The machine is shared with other work. Each figure is the median of %d runs with its 95%% confidence interval (±), computed as benchstat does; the runs of all comparisons are interleaved, so a busy spell spreads over every client rather than landing on one. ", in.Count)
@@ -220,30 +318,86 @@ func renderVerify(w func(string, ...any), r *results) {
 }
 
 func renderCall(w func(string, ...any), r *results) {
-	w("\n## 3. Per-call overhead\n\n")
-	if !r.has(callAlguna) {
+	w("\n## 3. Per-call overhead: every call against hand-written code\n\n")
+	if !r.has(callName(calls[0], "alguna")) {
 		w("Not measured in this run.\n")
 		return
 	}
-	w("One `POST /accounts` per op to the same sink over loopback.\n\n")
-	w("| Client | Time/call | Client CPU/call | Sink CPU/call | Allocs/call | Bytes/call | alguna-go ÷ this (time) | alguna-go ÷ this (client CPU) |\n|---|---|---|---|---|---|---|---|\n")
-	rows := []struct{ name, label string }{
-		{callAlguna, "alguna-go `Accounts.Create`"},
-		{callHand, "hand-written `net/http` + `encoding/json`"},
+	w("One call per op to the Alguna sink over loopback, through the SDK and through a hand-written `net/http` + `encoding/json` request that puts the same bytes on the wire. Time is elapsed time per call (the goal's measure); client CPU is the benchmark process's CPU time per call.\n\n")
+	w("| Call | alguna-go time | hand-written time | alguna-go ÷ hand-written (time) | alguna-go client CPU | hand-written client CPU | alguna-go ÷ hand-written (client CPU) | Allocs (alguna-go / hand-written) | Bytes (alguna-go / hand-written) |\n")
+	w("|---|---|---|---|---|---|---|---|---|\n")
+	for _, call := range measuredCalls(r) {
+		ours, hand := callName(call, "alguna"), callName(call, "hand-written")
+		w("| `%s` | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s |\n", call,
+			cell(r, ours, "sec/op", fmtDuration), cell(r, hand, "sec/op", fmtDuration),
+			r.ratio(ours, hand, "sec/op").String(),
+			cell(r, ours, "client-cpu-sec/op", fmtDuration), cell(r, hand, "client-cpu-sec/op", fmtDuration),
+			r.ratio(ours, hand, "client-cpu-sec/op").String(),
+			cell(r, ours, "allocs/op", fmtCount), cell(r, hand, "allocs/op", fmtCount),
+			cell(r, ours, "B/op", fmtBytes), cell(r, hand, "B/op", fmtBytes))
 	}
-	for _, row := range rows {
-		q, qc := "—", "—"
-		if row.name != callAlguna {
-			q = r.ratio(callAlguna, row.name, "sec/op").String()
-			qc = r.ratio(callAlguna, row.name, "client-cpu-sec/op").String()
+	w("\nHow it is measured (`benchmarks/call_test.go`):\n\n")
+	w("- Both clients put the same bytes on the wire: the same method, path and query, the same headers (`Authorization`, `Accept`, `User-Agent`, `Content-Type` with a body, and a random `Idempotency-Key` on every POST and PATCH except `POST /events`, whose key is each event's `uniqueId`) and the same JSON body. `TestCallsSendTheSameRequest` checks this call by call, comparing what a recording server receives from each (keys and event ids by form, as they are random).\n")
+	w("- The hand-written side is what a careful program would write without the SDK: one helper that marshals the body, sets the headers, checks the status code and decodes the answer with `encoding/json` into its own structs with the same fields (money as `decimal.Decimal`, times as `time.Time`, a plan's prices kept raw as the SDK keeps them).\n")
+	w("- The sink (`benchmarks/internal/sink`, in its own process) answers each call with a body of the shape Alguna's reference shows and the bundled fake answers: full accounts with address and contacts, grants, balances, sessions, subscriptions, invoices with line items, plans with prices; lists hold %d items. It checks the API key, `Accept`, the path's ids, the query parameters each call needs, a JSON body with its required fields, and the `Idempotency-Key`, so that a client that sent less would fail.\n", pageItems)
+	w("- One call at a time, through identical keep-alive transports; one call outside the timer opens the connection. Each op checks the answer (an id, an amount, a page of %d), and the sink must have answered exactly one request with success per op, so no retry hides in the figures.\n", pageItems)
+	w("- What differs is the SDK's own work: validating the parameters, its request path (the retry loop, the observer, the pooled answer buffer) and its answer checks (a list item that is null, or of another account than the filter, fails the call; an answer without its key field is an error).\n")
+}
+
+func renderSpool(w func(string, ...any), r *results) {
+	w("\n## 4. The durable spool against the disk\n\n")
+	if !r.has(spoolName(spoolRows[0].key)) {
+		w("Not measured in this run.\n")
+		return
+	}
+	w("Events enqueued with `SpoolDir` set, so that each `Enqueue` returns only once its event is fsynced, against what this disk allows in the same run.\n\n")
+	w("| Producer | Durable events/s | Events per fsync | Spool fsyncs/s | Disk fsyncs/s at the same write size | Disk drift (before vs after) | Disk bound (events/s) | Spool ÷ disk bound | Allocs/event |\n")
+	w("|---|---|---|---|---|---|---|---|---|\n")
+	for _, row := range spoolRows {
+		name := spoolName(row.key)
+		if !r.has(name) {
+			continue
 		}
-		w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", row.label, cell(r, row.name, "sec/op", fmtDuration),
-			cell(r, row.name, "client-cpu-sec/op", fmtDuration), cell(r, row.name, "sink-cpu-sec/op", fmtDuration),
-			cell(r, row.name, "allocs/op", fmtCount), cell(r, row.name, "B/op", fmtBytes), q, qc)
+		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.label,
+			cell(r, name, "durable-events/s", fmtRate), cell(r, name, "events/fsync", fmtCount),
+			cell(r, name, "spool-fsyncs/s", fmtRate), cell(r, name, "disk-fsyncs/s", fmtRate),
+			cell(r, name, "disk-drift", fmtPercentOf),
+			cell(r, name, "disk-bound-events/s", fmtRate), cell(r, name, "of-disk-bound", fmtRatio),
+			cell(r, name, "allocs/op", fmtCount))
 	}
-	w("\nHow it is measured (`benchmarks/call_test.go`): both put the same bytes on the wire — the same JSON body and the same headers (`Authorization`, `Accept`, `User-Agent`, `Content-Type` and a random `Idempotency-Key`) — through identical keep-alive transports, one call at a time, and decode the same account answer. ")
-	w("What differs is the SDK's own work: validating the parameters, its retrying request path (go-retryablehttp) and its error handling. Each call checks the answer, and the sink must have answered exactly one request per call, so no retry hides in the figures. ")
-	w("The sink runs in its own process and its work is the same for both.\n")
+	w("\nHow it is measured (`benchmarks/spool_test.go`):\n\n")
+	w("- One op is one event. 1, 16 or 128 goroutines call `Enqueue` (or one goroutine calls `EnqueueMany` with slices of 100) until b.N events are accepted; the timer stops when the last call returns, when every event is on disk and fsynced. Durable events/s is b.N over that time. Delivery runs meanwhile through an in-memory transport that answers success, so the figures are the SDK's and the disk's, not a network's; after the timer, `Close` must deliver every event.\n")
+	w("- The spool commits in groups: appends that arrive while a write and fsync are under way share the next one. Events per fsync is b.N over `Stats().Syncs` for the run.\n")
+	w("- The baseline is a hand-written loop in the same temp directory (same filesystem): it creates a file, fsyncs the directory, then appends a write and fsyncs, again and again, for as long as a run takes (at least 100 ms, at most 1 s). It runs right before and right after each run of the spool: before, at the group-commit size the spool is expected to reach; after, at the size it reached in that run (events per fsync × one record, the event's JSON plus the 12-byte record header). The mean of the two rates times the spool's events per fsync is the most this disk allows at that group-commit size: the disk bound. The spool ÷ bound column is the median of each run's ratio, which is the spool's fsyncs/s over the disk's.\n")
+	w("- The disk is a virtual disk shared with other work, and its fsync rate moves by a factor of two or more from one second to the next; disk drift is how far the rates measured before and after a run were apart, relative to their mean. The ratio is taken within each run, around it, for that reason, and is only as steady as the drift allows.\n")
+	w("- With `Enqueue`, each producer waits for its own event, so while one group is being written and fsynced the producers it does not hold gather into the next: groups settle at about half the producers (the events per fsync column), and the expected size the loop uses before a run is that half.\n")
+}
+
+func renderLimit(w func(string, ...any), r *results) {
+	w("\n## 5. At Alguna's ingestion limit\n\n")
+	if !r.has(limitOff) {
+		w("Not measured in this run.\n")
+		return
+	}
+	w("%d events through the Batcher, enqueued as fast as it takes them, to the bundled fake enforcing %d events/s with 429 and `Retry-After: 1` (`algunatest.WithRateLimit`). Ideal: %d events at once (the limit's one-second burst), then %d a second, so about %.0f s.\n\n",
+		limitEventsPerRun, limitEventsAllowed, limitEventsAllowed, limitEventsAllowed, limitIdealSeconds)
+	w("| Batcher | Time to deliver all | Requests | Answered 429 | Shortest wait after a 429 | Requests sent while a Retry-After held | Events lost |\n")
+	w("|---|---|---|---|---|---|---|\n")
+	for _, row := range []struct{ name, label string }{
+		{limitOff, "unpaced"},
+		{limitOn, fmt.Sprintf("paced, `MaxEventsPerSecond: %d`", limitEventsAllowed)},
+	} {
+		w("| %s | %s | %s | %s | %s | %s (most in a run: %s) | %s |\n", row.label,
+			cell(r, row.name, "deliver-s", fmtSeconds), cell(r, row.name, "requests/op", fmtCount),
+			cell(r, row.name, "429-%", fmtPercent), cell(r, row.name, "min-wait-after-429-s", fmtSeconds),
+			cell(r, row.name, "sent-in-hold/op", fmtCount), fmtCount(r.max(row.name, "sent-in-hold/op")),
+			fmtCount(r.max(row.name, "lost-events")))
+	}
+	w("\nHow it is measured (`benchmarks/ratelimit_test.go`):\n\n")
+	w("- One op is one delivery of all %d events: batches of 100, 4 requests in flight, to a fresh fake whose bucket is full. The timer runs from the first `Enqueue` until `Close` returns with every event delivered.\n", limitEventsPerRun)
+	w("- 429 share: the fake's request log (`Requests`) of `POST /events`. Events lost: the events the fake holds must carry every uniqueId exactly once, the Batcher must count all of them ingested and none failed, or the run fails; the column is the most lost in any run.\n")
+	w("- Waits are seen from the client's side of the wire, by a transport that records when each request left and when its answer arrived: for every 429, the time from its arrival to the next request sent, and the requests sent before its `Retry-After` had passed (requests already in flight when the 429 arrived do not count). The waiting column is the median over runs of each run's shortest wait; the held column is the median over runs, with the most seen in any run.\n")
+	w("- The fake runs in the benchmark's process; what is measured is time, which its CPU hardly affects at 1000 events a second.\n")
 }
 
 // analysis returns the hand-written analysis kept beside this command's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
@@ -122,7 +123,25 @@ func (q ratio) String() string {
 	return s
 }
 
+// max returns the largest value of a benchmark in one unit over all runs,
+// or 0 when there is none.
+func (r *results) max(name, unit string) float64 {
+	vs := r.values[name][unit]
+	if len(vs) == 0 {
+		return 0
+	}
+	return slices.Max(vs)
+}
+
 // Formatting of values for the tables.
+
+func fmtRatio(v float64) string { return fmt.Sprintf("%.2f×", v) }
+
+func fmtPercent(v float64) string { return fmt.Sprintf("%.1f%%", v) }
+
+func fmtPercentOf(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) }
+
+func fmtSeconds(v float64) string { return fmt.Sprintf("%.2f s", v) }
 
 func fmtDuration(sec float64) string {
 	switch ns := sec * 1e9; {

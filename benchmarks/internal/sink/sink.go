@@ -1,6 +1,7 @@
 // Package sink holds the minimal local servers the comparisons send to: one
-// that speaks Alguna's API (POST /events, POST /accounts) and one that speaks
-// PostHog's capture API (POST /batch/). Each decodes every request body
+// that speaks Alguna's API (POST /events for batching, and every call of
+// the SDK for the per-call comparison) and one that speaks PostHog's
+// capture API (POST /batch/). Each decodes every request body
 // fully into typed structs, counts what it received, and answers its own
 // protocol's success, so that every client pays a comparable server cost.
 //
@@ -136,7 +137,8 @@ type account struct {
 
 // Alguna returns the handler of the Alguna sink: POST /events decodes the
 // array of events and answers with every uniqueId ingested; POST /accounts
-// decodes the parameters and answers 201 with the new account.
+// decodes the parameters and answers 201 with the new account; every other
+// call of the SDK is answered as api.go describes.
 func Alguna() http.Handler {
 	var c counters
 	var accounts atomic.Int64
@@ -168,26 +170,21 @@ func Alguna() http.Handler {
 			Failed   []string `json:"failed"`
 		}{ids, []string{}})
 	})
-	mux.HandleFunc("POST /accounts", func(w http.ResponseWriter, r *http.Request) {
-		in, cr, err := body(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
+	mux.HandleFunc("POST /accounts", c.api(true, func(_ *http.Request, body []byte) (int, any) {
 		var p accountParams
-		if err := json.NewDecoder(in).Decode(&p); err != nil || p.Name == "" {
-			http.Error(w, "name is required", http.StatusBadRequest)
-			return
+		if err := decodeBody(body, &p); err != nil {
+			return refuse(http.StatusBadRequest, "body: %v", err)
 		}
-		c.add(0, cr.n)
+		if p.Name == "" {
+			return refuse(http.StatusBadRequest, "Validation failed: name is required")
+		}
 		n := accounts.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(account{
+		return http.StatusCreated, account{
 			ID: fmt.Sprintf("acc_%08d", n), Name: p.Name, Email: p.Email, Alias: p.Alias,
 			Currency: "USD", CreatedAt: created, UpdatedAt: created,
-		})
-	})
+		}
+	}))
+	registerAPI(mux, &c)
 	mux.HandleFunc("GET "+statsPath, func(w http.ResponseWriter, _ *http.Request) { c.serveStats(w) })
 	return mux
 }
