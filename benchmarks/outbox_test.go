@@ -46,7 +46,7 @@ func BenchmarkOutbox(b *testing.B) {
 	pg := startPostgres(b)
 	b.Run("path=outbox", func(b *testing.B) { benchOutbox(b, pg, outboxProducers, 0, false) })
 	b.Run("path=outbox-polling", func(b *testing.B) { benchOutbox(b, pg, outboxProducers, 0, true) })
-	b.Run("path=spool", func(b *testing.B) { benchSpool(b, outboxProducers, 0) })
+	b.Run("path=spool", func(b *testing.B) { benchOutboxSpool(b, outboxProducers, 0) })
 }
 
 // BenchmarkOutboxLatency sends one event at a time and waits for the sink
@@ -57,7 +57,7 @@ func BenchmarkOutboxLatency(b *testing.B) {
 	pg := startPostgres(b)
 	b.Run("path=outbox", func(b *testing.B) { benchOutbox(b, pg, 1, 5*time.Millisecond, false) })
 	b.Run("path=outbox-polling", func(b *testing.B) { benchOutbox(b, pg, 1, 5*time.Millisecond, true) })
-	b.Run("path=spool", func(b *testing.B) { benchSpool(b, 1, 5*time.Millisecond) })
+	b.Run("path=spool", func(b *testing.B) { benchOutboxSpool(b, 1, 5*time.Millisecond) })
 }
 
 // quiet logs only what goes wrong, so that the relay's notes on starting
@@ -169,8 +169,8 @@ func (s *latencySink) report(b *testing.B) {
 	b.ReportMetric(float64(b.N)/float64(s.requests.Load()), "events/req")
 }
 
-// benchEvent is the event both paths send, stamped with now.
-func benchEvent() alguna.Event {
+// outboxEvent is the event both paths send, stamped with now.
+func outboxEvent() alguna.Event {
 	return alguna.Event{Account: eventAccount, EventName: eventName, Properties: map[string]any{
 		"endpoint": "/v1/analyze", "tokens": 1500, "t": time.Now().UnixNano(),
 	}}
@@ -269,11 +269,11 @@ func benchOutbox(b *testing.B, pg *postgrestest.Server, producers int, flush tim
 	}()
 
 	produce(b, s, producers, func(ctx context.Context) error {
-		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return outbox.Add(ctx, tx, benchEvent()) })
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return outbox.Add(ctx, tx, outboxEvent()) })
 	})
 }
 
-func benchSpool(b *testing.B, producers int, flush time.Duration) {
+func benchOutboxSpool(b *testing.B, producers int, flush time.Duration) {
 	ctx := context.Background()
 	s := newLatencySink(b)
 	client, err := alguna.NewClient("k_bench", alguna.WithBaseURL(s.srv.URL),
@@ -295,5 +295,5 @@ func benchSpool(b *testing.B, producers int, flush time.Duration) {
 			b.Error(err)
 		}
 	}()
-	produce(b, s, producers, func(ctx context.Context) error { return bt.Enqueue(ctx, benchEvent()) })
+	produce(b, s, producers, func(ctx context.Context) error { return bt.Enqueue(ctx, outboxEvent()) })
 }
