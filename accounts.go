@@ -342,7 +342,7 @@ func (s *AccountsService) List(ctx context.Context, o *ListOptions, opts ...Requ
 	if o != nil {
 		q = o
 	}
-	items, pageCount, err := fetchPage[Account](ctx, s.client(), listAccounts.with(), q, "", opts)
+	items, pageCount, err := fetchPage(ctx, s.client(), listAccounts.with(), q, "", opts, same[Account])
 	if err != nil {
 		return nil, err
 	}

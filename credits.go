@@ -152,23 +152,36 @@ func (g *CreditGrant) check() error {
 // UnmarshalJSON reads the credit type from "creditType" or "type", and the
 // reason from "reason" or "description".
 func (g *CreditGrant) UnmarshalJSON(b []byte) error {
-	type plain CreditGrant
-	raw := struct {
-		*plain
-		Type        CreditType `json:"type"`
-		Description string     `json:"description"`
-	}{plain: (*plain)(g)}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var w grantWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	if g.CreditType == "" {
-		g.CreditType = raw.Type
-	}
-	if g.Reason == "" {
-		g.Reason = raw.Description
-	}
+	*g = *w.grant()
 	return nil
 }
+
+// grantWire is a grant as either API style writes it; see subscriptionWire.
+type grantWire struct {
+	grantFields
+	Type        CreditType `json:"type"`
+	Description string     `json:"description"`
+}
+
+// grantFields is CreditGrant without its methods.
+type grantFields CreditGrant
+
+func (w *grantWire) grant() *CreditGrant {
+	g := CreditGrant(w.grantFields)
+	if g.CreditType == "" {
+		g.CreditType = w.Type
+	}
+	if g.Reason == "" {
+		g.Reason = w.Description
+	}
+	return &g
+}
+
+func (w *grantWire) check() error { return (*CreditGrant)(&w.grantFields).check() }
 
 // CreditGrantList is one page of an account's grants.
 type CreditGrantList struct {
@@ -290,11 +303,11 @@ func (s *CreditsService) Grant(ctx context.Context, accountID string, p *CreditG
 	if err := p.validate(accountID); err != nil {
 		return nil, err
 	}
-	var out CreditGrant
-	if err := s.client().do(ctx, grantCredits.with(accountID), nil, p, &out, opts); err != nil {
+	var w grantWire
+	if err := s.client().do(ctx, grantCredits.with(accountID), nil, p, &w, opts); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return w.grant(), nil
 }
 
 // Balance returns the account's current balance of one credit type.
@@ -358,7 +371,7 @@ func (s *CreditsService) ListGrants(ctx context.Context, accountID string, o *Li
 	if o != nil {
 		q.ListOptions = *o
 	}
-	items, pageCount, err := fetchPage[CreditGrant](ctx, s.client(), listGrants.with(), q, accountID, opts)
+	items, pageCount, err := fetchPage(ctx, s.client(), listGrants.with(), q, accountID, opts, (*grantWire).grant)
 	if err != nil {
 		return nil, err
 	}
@@ -386,11 +399,11 @@ func (s *CreditsService) GetGrant(ctx context.Context, id string, opts ...Reques
 	if id == "" {
 		return nil, invalid("grant id is required")
 	}
-	var out CreditGrant
-	if err := s.client().do(ctx, getGrant.with(id), nil, nil, &out, opts); err != nil {
+	var w grantWire
+	if err := s.client().do(ctx, getGrant.with(id), nil, nil, &w, opts); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return w.grant(), nil
 }
 
 func creditProblems(accountID string, t CreditType) problems {

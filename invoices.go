@@ -91,21 +91,34 @@ func (inv *Invoice) check() error {
 // UnmarshalJSON accepts the billing period bounds, issue and due dates as
 // RFC 3339 times or as bare dates ("2025-03-01", read as midnight UTC).
 func (inv *Invoice) UnmarshalJSON(b []byte) error {
-	type plain Invoice
-	raw := struct {
-		*plain
-		BillingPeriodStart lenientTime `json:"billingPeriodStart"`
-		BillingPeriodEnd   lenientTime `json:"billingPeriodEnd"`
-		IssueDate          lenientTime `json:"issueDate"`
-		DueDate            lenientTime `json:"dueDate"`
-	}{plain: (*plain)(inv)}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var w invoiceWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	inv.BillingPeriodStart, inv.BillingPeriodEnd = raw.BillingPeriodStart.t, raw.BillingPeriodEnd.t
-	inv.IssueDate, inv.DueDate = raw.IssueDate.t, raw.DueDate.t
+	*inv = *w.invoice()
 	return nil
 }
+
+// invoiceWire is an invoice as the API writes it; see subscriptionWire.
+type invoiceWire struct {
+	invoiceFields
+	BillingPeriodStart lenientTime `json:"billingPeriodStart"`
+	BillingPeriodEnd   lenientTime `json:"billingPeriodEnd"`
+	IssueDate          lenientTime `json:"issueDate"`
+	DueDate            lenientTime `json:"dueDate"`
+}
+
+// invoiceFields is Invoice without its methods.
+type invoiceFields Invoice
+
+func (w *invoiceWire) invoice() *Invoice {
+	inv := Invoice(w.invoiceFields)
+	inv.BillingPeriodStart, inv.BillingPeriodEnd = w.BillingPeriodStart.t, w.BillingPeriodEnd.t
+	inv.IssueDate, inv.DueDate = w.IssueDate.t, w.DueDate.t
+	return &inv
+}
+
+func (w *invoiceWire) check() error { return (*Invoice)(&w.invoiceFields).check() }
 
 // InvoiceListParams selects invoices.
 type InvoiceListParams struct {
@@ -151,7 +164,7 @@ func (s *InvoicesService) List(ctx context.Context, p *InvoiceListParams, opts .
 	if p != nil {
 		q, account = p, p.AccountID
 	}
-	items, pageCount, err := fetchPage[Invoice](ctx, s.client(), listInvoices.with(), q, account, opts)
+	items, pageCount, err := fetchPage(ctx, s.client(), listInvoices.with(), q, account, opts, (*invoiceWire).invoice)
 	if err != nil {
 		return nil, err
 	}
@@ -184,9 +197,9 @@ func (s *InvoicesService) Get(ctx context.Context, id string, opts ...RequestOpt
 	if id == "" {
 		return nil, invalid("invoice id is required")
 	}
-	var out Invoice
-	if err := s.client().do(ctx, getInvoice.with(id), nil, nil, &out, opts); err != nil {
+	var w invoiceWire
+	if err := s.client().do(ctx, getInvoice.with(id), nil, nil, &w, opts); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return w.invoice(), nil
 }

@@ -96,16 +96,24 @@ func (p *pageWire[T]) items() []*T {
 // filtered by it, and an item of any other account fails the call with
 // ErrInvalidResponse: a filter the server ignored must never show one
 // customer another's data.
-func fetchPage[T any, PT listed[T]](ctx context.Context, c *Client, call call, q any, account string, opts []RequestOption) ([]*T, int, error) {
-	var page pageWire[T]
+//
+// Items decode into W, which convert turns into the T the caller gets: a
+// type with lenient fields decodes through a wire type of plain fields, so
+// that a page is scanned once rather than once more per item inside an
+// UnmarshalJSON.
+func fetchPage[W, T any, PT listed[T]](ctx context.Context, c *Client, call call, q any, account string, opts []RequestOption, convert func(*W) *T) ([]*T, int, error) {
+	var page pageWire[W]
 	if err := c.do(ctx, call, q, nil, &page, opts); err != nil {
 		return nil, 0, err
 	}
-	items := page.items()
-	for i, it := range items {
-		if it == nil {
+	wires := page.items()
+	items := make([]*T, len(wires))
+	for i, w := range wires {
+		if w == nil {
 			return nil, 0, fmt.Errorf("alguna: %s %s: %w: item %d is null", call.method, call.path, ErrInvalidResponse, i)
 		}
+		it := convert(w)
+		items[i] = it
 		if account != "" {
 			if got := PT(it).listAccount(); got != account {
 				return nil, 0, fmt.Errorf("alguna: %s %s: %w: the list filtered by account %q holds %s of account %q; "+

@@ -78,7 +78,7 @@ func (s *PlansService) List(ctx context.Context, o *ListOptions, opts ...Request
 	if o != nil {
 		q = o
 	}
-	items, pageCount, err := fetchPage[Plan](ctx, s.client(), listPlans.with(), q, "", opts)
+	items, pageCount, err := fetchPage(ctx, s.client(), listPlans.with(), q, "", opts, same[Plan])
 	if err != nil {
 		return nil, err
 	}

@@ -233,6 +233,13 @@ func (c *Client) send(ctx context.Context, req *request, out any, pol *policy) e
 				if err := pol.pace(ctx); err != nil {
 					return req.ended(err, last.err)
 				}
+				// Another worker may have been asked to wait while this
+				// one waited for tokens.
+				if pol.hold != nil {
+					if err := pol.hold.wait(ctx, r.clock); err != nil {
+						return req.ended(err, last.err)
+					}
+				}
 			}
 			if err := ctx.Err(); err != nil {
 				return req.ended(err, last.err)
@@ -241,7 +248,7 @@ func (c *Client) send(ctx context.Context, req *request, out any, pol *policy) e
 				pol.retried.Add(1)
 			}
 			attempts++
-			last = c.attempt(ctx, req, info, attempt, out, pol, r.clock)
+			last = c.attempt(ctx, req, info, attempt, out, pol, r)
 			if !last.retry {
 				if last.err == nil && req.info != nil {
 					*req.info = ResponseInfo{StatusCode: last.status, Header: last.header, RequestID: last.requestID}
@@ -252,9 +259,6 @@ func (c *Client) send(ctx context.Context, req *request, out any, pol *policy) e
 				return last.err
 			}
 			wait := r.wait(attempt, last.retryAfter, last.hasRetryAfter)
-			if last.hasRetryAfter && pol.hold != nil {
-				pol.hold.extend(r.clock.Now().Add(wait))
-			}
 			attrs := []slog.Attr{
 				slog.String("method", req.call.method), slog.String("path", req.call.path),
 				slog.Int("attempt", attempt+1), slog.Duration("wait", wait),
@@ -298,7 +302,7 @@ func (c *Client) send(ctx context.Context, req *request, out any, pol *policy) e
 }
 
 // attempt sends the request once and judges the answer.
-func (c *Client) attempt(ctx context.Context, req *request, info CallInfo, n int, out any, pol *policy, clk clock) attemptResult {
+func (c *Client) attempt(ctx context.Context, req *request, info CallInfo, n int, out any, pol *policy, r *retrier) attemptResult {
 	hr, err := req.build(ctx)
 	if err != nil {
 		return attemptResult{err: &permanentError{fmt.Errorf("alguna: %s %s: building request: %w", req.call.method, req.call.path, err)}}
@@ -325,6 +329,15 @@ func (c *Client) attempt(ctx context.Context, req *request, info CallInfo, n int
 	}
 	defer func() { _ = resp.Body.Close() }()
 	res := attemptResult{status: resp.StatusCode, requestID: requestID(resp.Header)}
+	if retryableStatus(resp.StatusCode) {
+		res.retryAfter, res.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), r.clock.Now())
+		if res.hasRetryAfter && pol.hold != nil {
+			// As soon as the answer's headers are in, before its body is
+			// read: from now on no worker sharing the hold sends before
+			// the time has passed.
+			pol.hold.extend(r.clock.Now().Add(r.wait(n, res.retryAfter, true)))
+		}
+	}
 
 	// Answers are read into pooled buffers: the Batcher reads one per batch,
 	// and growing a fresh slice for each was most of its garbage. Nothing
@@ -345,7 +358,6 @@ func (c *Client) attempt(ctx context.Context, req *request, info CallInfo, n int
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		res.err = newError(req.call, resp, bytes.Clone(data))
 		res.retry = retryableStatus(resp.StatusCode)
-		res.retryAfter, res.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), clk.Now())
 		return res
 	}
 	if req.info != nil {

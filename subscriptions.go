@@ -74,21 +74,36 @@ func (s *Subscription) check() error {
 // times or as bare dates ("2025-03-01", read as midnight UTC), which Alguna
 // documents for subscriptions.
 func (s *Subscription) UnmarshalJSON(b []byte) error {
-	type plain Subscription
-	raw := struct {
-		*plain
-		ContractStartDate lenientTime `json:"contractStartDate"`
-		ContractEndDate   lenientTime `json:"contractEndDate"`
-		ActivatedAt       lenientTime `json:"activatedAt"`
-		EndedAt           lenientTime `json:"endedAt"`
-	}{plain: (*plain)(s)}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var w subscriptionWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	s.ContractStartDate, s.ContractEndDate = raw.ContractStartDate.t, raw.ContractEndDate.t
-	s.ActivatedAt, s.EndedAt = raw.ActivatedAt.t, raw.EndedAt.t
+	*s = *w.subscription()
 	return nil
 }
+
+// subscriptionWire is a subscription as the API writes it: the plain fields,
+// with lenient dates in place of the time fields.
+type subscriptionWire struct {
+	subscriptionFields
+	ContractStartDate lenientTime `json:"contractStartDate"`
+	ContractEndDate   lenientTime `json:"contractEndDate"`
+	ActivatedAt       lenientTime `json:"activatedAt"`
+	EndedAt           lenientTime `json:"endedAt"`
+}
+
+// subscriptionFields is Subscription without its methods, so that
+// subscriptionWire's decoding does not call Subscription.UnmarshalJSON.
+type subscriptionFields Subscription
+
+func (w *subscriptionWire) subscription() *Subscription {
+	s := Subscription(w.subscriptionFields)
+	s.ContractStartDate, s.ContractEndDate = w.ContractStartDate.t, w.ContractEndDate.t
+	s.ActivatedAt, s.EndedAt = w.ActivatedAt.t, w.EndedAt.t
+	return &s
+}
+
+func (w *subscriptionWire) check() error { return (*Subscription)(&w.subscriptionFields).check() }
 
 // SubscriptionListParams selects subscriptions.
 type SubscriptionListParams struct {
@@ -134,7 +149,7 @@ func (s *SubscriptionsService) List(ctx context.Context, p *SubscriptionListPara
 	if p != nil {
 		q, account = p, p.AccountID
 	}
-	items, pageCount, err := fetchPage[Subscription](ctx, s.client(), listSubscriptions.with(), q, account, opts)
+	items, pageCount, err := fetchPage(ctx, s.client(), listSubscriptions.with(), q, account, opts, (*subscriptionWire).subscription)
 	if err != nil {
 		return nil, err
 	}
@@ -167,9 +182,9 @@ func (s *SubscriptionsService) Get(ctx context.Context, id string, opts ...Reque
 	if id == "" {
 		return nil, invalid("subscription id is required")
 	}
-	var out Subscription
-	if err := s.client().do(ctx, getSubscription.with(id), nil, nil, &out, opts); err != nil {
+	var w subscriptionWire
+	if err := s.client().do(ctx, getSubscription.with(id), nil, nil, &w, opts); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return w.subscription(), nil
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // subscriptionResponse is a subscription in the shape of Alguna's
@@ -100,3 +102,24 @@ func TestSubscriptionsValidation(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A date that is neither RFC 3339 nor a bare date fails the call as an
+// invalid answer, rather than reading as no date; an empty one reads as none.
+func TestSubscriptionDatesAreChecked(t *testing.T) {
+	for body, ok := range map[string]bool{
+		`{"id": "sub_1", "contractStartDate": "March 1st"}`: false,
+		`{"id": "sub_1", "contractStartDate": 20250301}`:    false,
+		`{"id": "sub_1", "contractStartDate": ""}`:          true,
+		`{"id": "sub_1", "contractStartDate": null}`:        true,
+	} {
+		c, mock := newMockClient(t)
+		recordJSON(mock, http.StatusOK, body)
+		sub, err := c.Subscriptions.Get(testCtx(t), "sub_1")
+		if ok {
+			require.NoError(t, err, body)
+			require.Nil(t, sub.ContractStartDate)
+		} else {
+			require.ErrorIs(t, err, ErrInvalidResponse, body)
+		}
+	}
+}
