@@ -75,28 +75,20 @@ type Contact struct {
 	LastName  string `json:"lastName,omitempty"`
 	IsPrimary bool   `json:"isPrimary,omitempty"`
 	// EmailPreferences says which emails the contact receives.
-	EmailPreferences []EmailPreference `json:"emailPreferences,omitempty"`
+	EmailPreferences EmailPreferences `json:"emailPreferences,omitempty"`
 }
 
-// UnmarshalJSON reads emailPreferences leniently: the reference shows a
-// list of names, and any other shape is ignored rather than failing the
-// whole account.
-func (c *Contact) UnmarshalJSON(b []byte) error {
-	type plain Contact
-	raw := struct {
-		*plain
-		EmailPreferences json.RawMessage `json:"emailPreferences"`
-	}{plain: (*plain)(c)}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
+// EmailPreferences is the kinds of email a contact receives.
+type EmailPreferences []EmailPreference
+
+// UnmarshalJSON reads the reference's list of names; any other shape is
+// ignored rather than failing the whole account.
+func (p *EmailPreferences) UnmarshalJSON(b []byte) error {
+	var list []EmailPreference
+	if json.Unmarshal(b, &list) != nil {
+		list = nil
 	}
-	c.EmailPreferences = nil
-	if len(raw.EmailPreferences) > 0 {
-		var prefs []EmailPreference
-		if json.Unmarshal(raw.EmailPreferences, &prefs) == nil {
-			c.EmailPreferences = prefs
-		}
-	}
+	*p = list
 	return nil
 }
 

@@ -371,7 +371,7 @@ func (s *CreditsService) ListGrants(ctx context.Context, accountID string, o *Li
 	if o != nil {
 		q.ListOptions = *o
 	}
-	items, pageCount, err := fetchPage(ctx, s.client(), listGrants.with(), q, accountID, opts, (*grantWire).grant)
+	items, pageCount, err := fetchPage(ctx, s.client(), listGrants.with(), q, accountID, opts, infallible((*grantWire).grant))
 	if err != nil {
 		return nil, err
 	}

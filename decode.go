@@ -27,4 +27,9 @@ func (l *lenientTime) UnmarshalText(b []byte) error {
 }
 
 // same is the conversion of a type the API's answers decode into directly.
-func same[T any](v *T) *T { return v }
+func same[T any](v *T) (*T, error) { return v, nil }
+
+// infallible makes a conversion that cannot fail fit fetchPage.
+func infallible[W, T any](f func(*W) *T) func(*W) (*T, error) {
+	return func(w *W) (*T, error) { return f(w), nil }
+}

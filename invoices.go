@@ -164,7 +164,7 @@ func (s *InvoicesService) List(ctx context.Context, p *InvoiceListParams, opts .
 	if p != nil {
 		q, account = p, p.AccountID
 	}
-	items, pageCount, err := fetchPage(ctx, s.client(), listInvoices.with(), q, account, opts, (*invoiceWire).invoice)
+	items, pageCount, err := fetchPage(ctx, s.client(), listInvoices.with(), q, account, opts, infallible((*invoiceWire).invoice))
 	if err != nil {
 		return nil, err
 	}

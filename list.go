@@ -101,7 +101,7 @@ func (p *pageWire[T]) items() []*T {
 // type with lenient fields decodes through a wire type of plain fields, so
 // that a page is scanned once rather than once more per item inside an
 // UnmarshalJSON.
-func fetchPage[W, T any, PT listed[T]](ctx context.Context, c *Client, call call, q any, account string, opts []RequestOption, convert func(*W) *T) ([]*T, int, error) {
+func fetchPage[W, T any, PT listed[T]](ctx context.Context, c *Client, call call, q any, account string, opts []RequestOption, convert func(*W) (*T, error)) ([]*T, int, error) {
 	var page pageWire[W]
 	if err := c.do(ctx, call, q, nil, &page, opts); err != nil {
 		return nil, 0, err
@@ -112,7 +112,10 @@ func fetchPage[W, T any, PT listed[T]](ctx context.Context, c *Client, call call
 		if w == nil {
 			return nil, 0, fmt.Errorf("alguna: %s %s: %w: item %d is null", call.method, call.path, ErrInvalidResponse, i)
 		}
-		it := convert(w)
+		it, err := convert(w)
+		if err != nil {
+			return nil, 0, fmt.Errorf("alguna: %s %s: %w: item %d: %w", call.method, call.path, ErrInvalidResponse, i, err)
+		}
 		items[i] = it
 		if account != "" {
 			if got := PT(it).listAccount(); got != account {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
+
+	"github.com/alguna/alguna-go/internal/jsonscan"
 )
 
 // PlansService reads the plans your product sells, as configured in
@@ -54,6 +57,38 @@ func (p *Plan) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// planFromJSON reads a listed plan from its JSON, which the page's decoding
+// has already checked: a walk over its top level for the documented fields
+// costs far less than decoding it a second time.
+func planFromJSON(raw *json.RawMessage) (*Plan, error) {
+	p := &Plan{Raw: *raw}
+	err := jsonscan.Object(*raw, func(key, value []byte) error {
+		var dst *string
+		switch {
+		case jsonscan.KeyIs(key, "id"):
+			dst = &p.ID
+		case jsonscan.KeyIs(key, "name"):
+			dst = &p.Name
+		case jsonscan.KeyIs(key, "description"):
+			dst = &p.Description
+		case jsonscan.KeyIs(key, "currency"):
+			dst = &p.Currency
+		default:
+			return nil
+		}
+		if jsonscan.IsNull(value) {
+			return nil
+		}
+		v, err := jsonscan.Unquote(value)
+		if err != nil {
+			return fmt.Errorf("plan field %q is not a string", key)
+		}
+		*dst = v
+		return nil
+	})
+	return p, err
+}
+
 // PlanList is one page of plans.
 type PlanList struct {
 	// PageCount is the number of pages, when the API says.
@@ -78,7 +113,7 @@ func (s *PlansService) List(ctx context.Context, o *ListOptions, opts ...Request
 	if o != nil {
 		q = o
 	}
-	items, pageCount, err := fetchPage(ctx, s.client(), listPlans.with(), q, "", opts, same[Plan])
+	items, pageCount, err := fetchPage(ctx, s.client(), listPlans.with(), q, "", opts, planFromJSON)
 	if err != nil {
 		return nil, err
 	}

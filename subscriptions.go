@@ -149,7 +149,7 @@ func (s *SubscriptionsService) List(ctx context.Context, p *SubscriptionListPara
 	if p != nil {
 		q, account = p, p.AccountID
 	}
-	items, pageCount, err := fetchPage(ctx, s.client(), listSubscriptions.with(), q, account, opts, (*subscriptionWire).subscription)
+	items, pageCount, err := fetchPage(ctx, s.client(), listSubscriptions.with(), q, account, opts, infallible((*subscriptionWire).subscription))
 	if err != nil {
 		return nil, err
 	}
