@@ -231,6 +231,7 @@ func render(in info, r *results) string {
 	renderCall(w, r)
 	renderSpool(w, r)
 	renderLimit(w, r)
+	renderOutbox(w, r)
 
 	w("\n## Noise\n\n")
 	w("The machine is shared with other work. Each figure is the median of %d runs with its 95%% confidence interval (±), computed as benchstat does; the runs of all comparisons are interleaved, so a busy spell spreads over every client rather than landing on one. ", in.Count)
@@ -398,6 +399,47 @@ func renderLimit(w func(string, ...any), r *results) {
 	w("- 429 share: the fake's request log (`Requests`) of `POST /events`. Events lost: the events the fake holds must carry every uniqueId exactly once, the Batcher must count all of them ingested and none failed, or the run fails; the column is the most lost in any run.\n")
 	w("- Waits are seen from the client's side of the wire, by a transport that records when each request left and when its answer arrived: for every 429, the time from its arrival to the next request sent, and the requests sent before its `Retry-After` had passed (requests already in flight when the 429 arrived do not count). The waiting column is the median over runs of each run's shortest wait; the held column is the median over runs, with the most seen in any run.\n")
 	w("- The fake runs in the benchmark's process; what is measured is time, which its CPU hardly affects at 1000 events a second.\n")
+}
+
+// outboxPaths are the rows of the outbox comparison, in order.
+var outboxPaths = []struct{ key, label string }{
+	{"outbox", "outbox (`postgres.Outbox.Add` in a transaction, commit notifies the relay)"},
+	{"outbox-polling", "outbox, `WithoutNotify` (the relay polls every 20 ms)"},
+	{"spool", "Batcher with `SpoolDir` (`Enqueue` returns once fsynced)"},
+}
+
+func outboxName(bench, key string) string { return bench + "/path=" + key }
+
+func renderOutbox(w func(string, ...any), r *results) {
+	w("\n## 6. The PostgreSQL outbox beside the file spool\n\n")
+	if !r.has(outboxName("Outbox", outboxPaths[0].key)) {
+		w("Not measured in this run: the outbox benchmarks need PostgreSQL's server programs (`initdb`, `postgres`) on this machine.\n")
+		return
+	}
+	w("The two durable paths for usage events, on the same machine: an event committed to the outbox and delivered by a `postgres.Relay`, and an event enqueued on a Batcher with a spool. Latency is from the commit (or `Enqueue`) to the event's arrival at the sink.\n\n")
+	for _, t := range []struct{ bench, title string }{
+		{"Outbox", fmt.Sprintf("Throughput: %d producers, one event per commit", 16)},
+		{"OutboxLatency", "One event at a time, each waited for at the sink before the next"},
+	} {
+		w("### %s\n\n", t.title)
+		w("| Path | Events/s | Latency p50 | Latency p99 | Events/request | Allocs/event |\n|---|---|---|---|---|---|\n")
+		for _, p := range outboxPaths {
+			name := outboxName(t.bench, p.key)
+			if !r.has(name) {
+				continue
+			}
+			ms := func(v float64) string { return fmtDuration(v / 1e3) }
+			w("| %s | %s | %s | %s | %s | %s |\n", p.label,
+				cell(r, name, "events/s", fmtRate), cell(r, name, "p50-ms", ms), cell(r, name, "p99-ms", ms),
+				cell(r, name, "events/req", fmtCount), cell(r, name, "allocs/op", fmtCount))
+		}
+		w("\n")
+	}
+	w("How it is measured (`benchmarks/outbox_test.go`):\n\n")
+	w("- PostgreSQL is a throwaway cluster (`postgrestest`) with its durable settings (`postgrestest.Durable`: fsync and synchronous commit on), so a commit costs what it costs in production; the spool writes to a temp directory on the same disk.\n")
+	w("- Throughput: 16 goroutines, like request handlers each committing its own work, add b.N events, one per transaction (outbox) or per `Enqueue` (spool); the timer stops once the sink holds every event. Both deliver in batches of up to 100 with 4 requests in flight, and cut a partly filled batch after the relay's default flush interval.\n")
+	w("- One at a time: each event is added, then waited for at the sink before the next, and both paths cut a partly filled batch after 5 ms, so that the latency is the path's own cost rather than a timer's.\n")
+	w("- The sink is an `httptest` server in the benchmark's process that ingests every event and records, once per uniqueId, the time since the event's `t` property (set just before the commit or `Enqueue`).\n")
 }
 
 // analysis returns the hand-written analysis kept beside this command's
