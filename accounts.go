@@ -143,6 +143,8 @@ type AccountList struct {
 	Data      []*Account `json:"data"`
 }
 
+func (l *AccountList) page() ([]*Account, int) { return l.Data, l.PageCount }
+
 // UnmarshalJSON accepts both list shapes Alguna uses: {"data": [...]} and
 // {"items": [...]}.
 func (l *AccountList) UnmarshalJSON(b []byte) error {
@@ -330,11 +332,7 @@ func (s *AccountsService) List(ctx context.Context, o *ListOptions, opts ...Requ
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	var q any
-	if o != nil {
-		q = o
-	}
-	items, pageCount, err := fetchPage(ctx, s.client(), listAccounts.with(), q, "", opts, same[Account])
+	items, pageCount, err := fetchPage(ctx, s.client(), listAccounts.with(), queryOf(o), "", opts, same[Account])
 	if err != nil {
 		return nil, err
 	}
@@ -351,12 +349,8 @@ func (s *AccountsService) List(ctx context.Context, o *ListOptions, opts ...Requ
 //
 // GET /accounts?page={page}&limit={limit}&sort={sort}
 func (s *AccountsService) All(ctx context.Context, o *ListOptions, opts ...RequestOption) iter.Seq2[*Account, error] {
-	return paginate(ctx, listAccounts, o, func(ctx context.Context, page ListOptions) ([]*Account, int, error) {
-		l, err := s.List(ctx, &page, opts...)
-		if err != nil {
-			return nil, 0, err
-		}
-		return l.Data, l.PageCount, nil
+	return paginate[Account](ctx, listAccounts, o, func(ctx context.Context, page ListOptions) (*AccountList, error) {
+		return s.List(ctx, &page, opts...)
 	})
 }
 

@@ -190,6 +190,8 @@ type CreditGrantList struct {
 	Data      []*CreditGrant
 }
 
+func (l *CreditGrantList) page() ([]*CreditGrant, int) { return l.Data, l.PageCount }
+
 // CreditBalance is an account's balance of one credit type.
 type CreditBalance struct {
 	AccountID  string          `json:"accountId"`
@@ -383,12 +385,8 @@ func (s *CreditsService) ListGrants(ctx context.Context, accountID string, o *Li
 //
 // GET /credit-grants?accountId={accountId}&page={page}&limit={limit}
 func (s *CreditsService) AllGrants(ctx context.Context, accountID string, o *ListOptions, opts ...RequestOption) iter.Seq2[*CreditGrant, error] {
-	return paginate(ctx, listGrants, o, func(ctx context.Context, page ListOptions) ([]*CreditGrant, int, error) {
-		l, err := s.ListGrants(ctx, accountID, &page, opts...)
-		if err != nil {
-			return nil, 0, err
-		}
-		return l.Data, l.PageCount, nil
+	return paginate[CreditGrant](ctx, listGrants, o, func(ctx context.Context, page ListOptions) (*CreditGrantList, error) {
+		return s.ListGrants(ctx, accountID, &page, opts...)
 	})
 }
 

@@ -130,6 +130,14 @@ type InvoiceListParams struct {
 	Status InvoiceStatus `url:"status,omitempty"`
 }
 
+// accountID is the account the list is filtered by, or "".
+func (p *InvoiceListParams) accountID() string {
+	if p == nil {
+		return ""
+	}
+	return p.AccountID
+}
+
 func (p *InvoiceListParams) validate() error {
 	if p == nil {
 		return nil
@@ -143,6 +151,8 @@ type InvoiceList struct {
 	PageCount int
 	Data      []*Invoice
 }
+
+func (l *InvoiceList) page() ([]*Invoice, int) { return l.Data, l.PageCount }
 
 // The invoices endpoints.
 var (
@@ -159,12 +169,7 @@ func (s *InvoicesService) List(ctx context.Context, p *InvoiceListParams, opts .
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	var q any
-	var account string
-	if p != nil {
-		q, account = p, p.AccountID
-	}
-	items, pageCount, err := fetchPage(ctx, s.client(), listInvoices.with(), q, account, opts, infallible((*invoiceWire).invoice))
+	items, pageCount, err := fetchPage(ctx, s.client(), listInvoices.with(), queryOf(p), p.accountID(), opts, infallible((*invoiceWire).invoice))
 	if err != nil {
 		return nil, err
 	}
@@ -180,13 +185,9 @@ func (s *InvoicesService) All(ctx context.Context, p *InvoiceListParams, opts ..
 	if p != nil {
 		q = *p
 	}
-	return paginate(ctx, listInvoices, &q.ListOptions, func(ctx context.Context, page ListOptions) ([]*Invoice, int, error) {
+	return paginate[Invoice](ctx, listInvoices, &q.ListOptions, func(ctx context.Context, page ListOptions) (*InvoiceList, error) {
 		q.ListOptions = page
-		l, err := s.List(ctx, &q, opts...)
-		if err != nil {
-			return nil, 0, err
-		}
-		return l.Data, l.PageCount, nil
+		return s.List(ctx, &q, opts...)
 	})
 }
 

@@ -128,11 +128,27 @@ func fetchPage[W, T any, PT listed[T]](ctx context.Context, c *Client, call call
 	return items, page.PageCount, nil
 }
 
+// page is what a list's page gives the paginator: its items and the
+// number of pages (0 when the API does not say).
+type page[T any] interface {
+	page() ([]*T, int)
+}
+
+// queryOf is p as a query to encode, or nil for no params, so that a nil
+// params pointer sends no query rather than an empty one built by
+// reflection.
+func queryOf[P any](p *P) any {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
 // paginate walks a list page by page from first.Page (the first page when
 // zero), yielding each item, until the last page: the page count when the
-// API gives one, else an empty or short page. An error ends the walk after
-// it is yielded.
-func paginate[T any, PT listed[T]](ctx context.Context, route endpoint, first *ListOptions, fetch func(ctx context.Context, o ListOptions) ([]*T, int, error)) iter.Seq2[*T, error] {
+// API gives one, else an empty or short page. fetch is the service's List
+// with the page options o. An error ends the walk after it is yielded.
+func paginate[T any, PT listed[T], L page[T]](ctx context.Context, route endpoint, first *ListOptions, fetch func(ctx context.Context, o ListOptions) (L, error)) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		var o ListOptions
 		if first != nil {
@@ -143,11 +159,12 @@ func paginate[T any, PT listed[T]](ctx context.Context, route endpoint, first *L
 		}
 		var prevFirst string
 		for {
-			items, pageCount, err := fetch(ctx, o)
+			l, err := fetch(ctx, o)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
+			items, pageCount := l.page()
 			// A server that ignores page would otherwise be walked forever.
 			if len(items) > 0 && o.Page > 1 && PT(items[0]).listID() == prevFirst {
 				yield(nil, fmt.Errorf("alguna: %s: %w: page %d repeats page %d", route, ErrInvalidResponse, o.Page, o.Page-1))

@@ -96,6 +96,8 @@ type PlanList struct {
 	Data      []*Plan
 }
 
+func (l *PlanList) page() ([]*Plan, int) { return l.Data, l.PageCount }
+
 // The plans endpoints.
 var (
 	listPlans = get("/plans")
@@ -109,11 +111,7 @@ func (s *PlansService) List(ctx context.Context, o *ListOptions, opts ...Request
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	var q any
-	if o != nil {
-		q = o
-	}
-	items, pageCount, err := fetchPage(ctx, s.client(), listPlans.with(), q, "", opts, planFromJSON)
+	items, pageCount, err := fetchPage(ctx, s.client(), listPlans.with(), queryOf(o), "", opts, planFromJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -125,12 +123,8 @@ func (s *PlansService) List(ctx context.Context, o *ListOptions, opts ...Request
 //
 // GET /plans?page={page}&limit={limit}&sort={sort}
 func (s *PlansService) All(ctx context.Context, o *ListOptions, opts ...RequestOption) iter.Seq2[*Plan, error] {
-	return paginate(ctx, listPlans, o, func(ctx context.Context, page ListOptions) ([]*Plan, int, error) {
-		l, err := s.List(ctx, &page, opts...)
-		if err != nil {
-			return nil, 0, err
-		}
-		return l.Data, l.PageCount, nil
+	return paginate[Plan](ctx, listPlans, o, func(ctx context.Context, page ListOptions) (*PlanList, error) {
+		return s.List(ctx, &page, opts...)
 	})
 }
 

@@ -115,6 +115,14 @@ type SubscriptionListParams struct {
 	Status SubscriptionStatus `url:"status,omitempty"`
 }
 
+// accountID is the account the list is filtered by, or "".
+func (p *SubscriptionListParams) accountID() string {
+	if p == nil {
+		return ""
+	}
+	return p.AccountID
+}
+
 func (p *SubscriptionListParams) validate() error {
 	if p == nil {
 		return nil
@@ -128,6 +136,8 @@ type SubscriptionList struct {
 	PageCount int
 	Data      []*Subscription
 }
+
+func (l *SubscriptionList) page() ([]*Subscription, int) { return l.Data, l.PageCount }
 
 // The subscriptions endpoints.
 var (
@@ -144,12 +154,7 @@ func (s *SubscriptionsService) List(ctx context.Context, p *SubscriptionListPara
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	var q any
-	var account string
-	if p != nil {
-		q, account = p, p.AccountID
-	}
-	items, pageCount, err := fetchPage(ctx, s.client(), listSubscriptions.with(), q, account, opts, infallible((*subscriptionWire).subscription))
+	items, pageCount, err := fetchPage(ctx, s.client(), listSubscriptions.with(), queryOf(p), p.accountID(), opts, infallible((*subscriptionWire).subscription))
 	if err != nil {
 		return nil, err
 	}
@@ -165,13 +170,9 @@ func (s *SubscriptionsService) All(ctx context.Context, p *SubscriptionListParam
 	if p != nil {
 		q = *p
 	}
-	return paginate(ctx, listSubscriptions, &q.ListOptions, func(ctx context.Context, page ListOptions) ([]*Subscription, int, error) {
+	return paginate[Subscription](ctx, listSubscriptions, &q.ListOptions, func(ctx context.Context, page ListOptions) (*SubscriptionList, error) {
 		q.ListOptions = page
-		l, err := s.List(ctx, &q, opts...)
-		if err != nil {
-			return nil, 0, err
-		}
-		return l.Data, l.PageCount, nil
+		return s.List(ctx, &q, opts...)
 	})
 }
 
