@@ -92,6 +92,24 @@ func WithBaseURL(rawURL string) Option {
 	}
 }
 
+// WithPlainHTTPBaseURL points the client at a plain-http host that is not
+// this machine: a fake in another container of a compose network
+// (http://algunafake:8089), or one on a private test network. WithBaseURL
+// refuses such a URL because the API key would cross the network in clear
+// text; this option accepts it, so give it only keys that open nothing but
+// a fake. It takes https as well, so that one setting can name either, and
+// like WithBaseURL it cannot be combined with WithSandbox.
+func WithPlainHTTPBaseURL(rawURL string) Option {
+	return func(c *clientConfig) error {
+		u, err := parseBaseURL(rawURL)
+		if err != nil {
+			return fmt.Errorf("alguna: WithPlainHTTPBaseURL: %w", err)
+		}
+		c.baseURL = u
+		return nil
+	}
+}
+
 // WithSandbox points the client at Alguna's sandbox (SandboxBaseURL), whose
 // API keys are separate from production's. Use it in staging and in tests
 // that must reach real Alguna; tests that need no network use algunatest. It
@@ -228,7 +246,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	}
 	switch {
 	case cfg.sandbox && cfg.baseURL != "":
-		return nil, errors.New("alguna: WithSandbox and WithBaseURL name two different hosts; give one")
+		return nil, errors.New("alguna: WithSandbox and a base URL option name two different hosts; give one")
 	case cfg.sandbox:
 		cfg.baseURL = SandboxBaseURL
 	case cfg.baseURL == "":
@@ -303,15 +321,26 @@ func defaultTransport() http.RoundTripper {
 // machine only (tests, algunatest, a local fake), and nothing after the
 // path. Plain http to another host would send the API key in clear text.
 func parseHTTPURL(raw string) (string, error) {
+	base, err := parseBaseURL(raw)
+	if err != nil {
+		return "", err
+	}
+	if u, _ := url.Parse(base); u.Scheme == "http" && !loopback(u.Hostname()) {
+		return "", fmt.Errorf("%q uses plain http, which is allowed only for loopback hosts; use https "+
+			"(or WithPlainHTTPBaseURL for a fake on another host)", raw)
+	}
+	return base, nil
+}
+
+// parseBaseURL checks that raw is an absolute http or https URL with
+// nothing after its path, and returns it without a trailing slash.
+func parseBaseURL(raw string) (string, error) {
 	u, err := absoluteURL(raw)
 	if err != nil {
 		return "", err
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%q must not carry a query or fragment", raw)
-	}
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
-		return "", fmt.Errorf("%q uses plain http, which is allowed only for loopback hosts; use https", raw)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

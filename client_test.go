@@ -114,6 +114,29 @@ func TestPlainHTTPOnlyForLoopback(t *testing.T) {
 	}
 }
 
+// TestPlainHTTPBaseURL checks the explicit way to a plain-http fake on
+// another host: requests go there, and the URL is still checked.
+func TestPlainHTTPBaseURL(t *testing.T) {
+	var got atomic.Value
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got.Store(r.URL.String())
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"id":"acc_1","name":"A","email":"a@b.co"}`)), Request: r}, nil
+	})}
+	c, err := NewClient(testKey, WithPlainHTTPBaseURL("http://algunafake:8089/"), WithHTTPClient(hc))
+	require.NoError(t, err)
+	_, err = c.Accounts.Get(context.Background(), "acc_1")
+	require.NoError(t, err)
+	require.Equal(t, "http://algunafake:8089/accounts/acc_1", got.Load())
+
+	for _, bad := range []string{"ftp://algunafake", "http://", "algunafake:8089", "http://algunafake:8089?x=1", "http://algunafake#f"} {
+		_, err := NewClient(testKey, WithPlainHTTPBaseURL(bad))
+		require.ErrorContains(t, err, "WithPlainHTTPBaseURL", bad)
+	}
+	_, err = NewClient(testKey, WithSandbox(), WithPlainHTTPBaseURL("http://algunafake:8089"))
+	require.ErrorContains(t, err, "two different hosts")
+}
+
 // TestMalformedKeysAreRefused checks that a key which would make every
 // request fail locally is refused at once, while the surrounding whitespace
 // of a key read from a file is trimmed.
@@ -175,7 +198,7 @@ func TestSandbox(t *testing.T) {
 	require.Equal(t, SandboxBaseURL, c.baseURL)
 	require.Equal(t, "https://api.sandbox.alguna.io", SandboxBaseURL)
 	_, err = NewClient(testKey, WithSandbox(), WithBaseURL("https://api.alguna.io"))
-	require.ErrorContains(t, err, "WithSandbox and WithBaseURL")
+	require.ErrorContains(t, err, "WithSandbox and a base URL option")
 	c, err = NewClient(testKey)
 	require.NoError(t, err)
 	require.Equal(t, DefaultBaseURL, c.baseURL)

@@ -21,6 +21,7 @@ var (
 
 	_ func(string, ...alguna.Option) (*alguna.Client, error) = alguna.NewClient
 	_ func(string) alguna.Option                             = alguna.WithBaseURL
+	_ func(string) alguna.Option                             = alguna.WithPlainHTTPBaseURL
 	_ func(*http.Client) alguna.Option                       = alguna.WithHTTPClient
 	_ func(int) alguna.Option                                = alguna.WithMaxRetries
 	_ func(time.Duration, time.Duration) alguna.Option       = alguna.WithRetryWait

@@ -104,7 +104,24 @@ func ExampleWithSandbox() {
 	fmt.Println(err)
 	// Output:
 	// alguna.Client{baseURL: https://api.sandbox.alguna.io, apiKey: [redacted]}
-	// alguna: WithSandbox and WithBaseURL name two different hosts; give one
+	// alguna: WithSandbox and a base URL option name two different hosts; give one
+}
+
+func ExampleWithPlainHTTPBaseURL() {
+	// In a compose network the fake is another container, reached by
+	// plain http under its service name. WithBaseURL refuses that, as it
+	// would send a real key in clear text; WithPlainHTTPBaseURL says that
+	// this is meant, for a key that opens only the fake.
+	_, err := alguna.NewClient("sk_test_local", alguna.WithBaseURL("http://algunafake:8089"))
+	fmt.Println(err)
+	client, err := alguna.NewClient("sk_test_local", alguna.WithPlainHTTPBaseURL("http://algunafake:8089"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(client)
+	// Output:
+	// alguna: WithBaseURL: "http://algunafake:8089" uses plain http, which is allowed only for loopback hosts; use https (or WithPlainHTTPBaseURL for a fake on another host)
+	// alguna.Client{baseURL: http://algunafake:8089, apiKey: [redacted]}
 }
 
 // A sign-up retried after a crash: the idempotency key, derived from your
