@@ -148,7 +148,7 @@ func (s *Server) CheckoutSessions() []CheckoutSession {
 }
 
 func (s *Server) checkoutURL(id string) string {
-	return s.URL + "/checkout/session/" + url.PathEscape(id)
+	return s.PublicURL + "/checkout/session/" + url.PathEscape(id)
 }
 
 // newCheckoutLocked opens a session for an existing account.

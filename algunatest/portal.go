@@ -91,7 +91,7 @@ func (s *Server) createPortalSession(_ *http.Request, body []byte) (int, any) {
 }
 
 func (s *Server) portalURL(token string) string {
-	return s.URL + portalPath(token)
+	return s.PublicURL + portalPath(token)
 }
 
 // portalLocked finds a live portal session, or renders why there is none.
@@ -351,7 +351,7 @@ func (s *Server) portalCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	if confirmedID == "" {
 		s.mu.Unlock()
-		http.Redirect(w, r, s.URL+cancelPath(ps.token), http.StatusSeeOther)
+		http.Redirect(w, r, s.PublicURL+cancelPath(ps.token), http.StatusSeeOther)
 		return
 	}
 	a := s.st.accounts[ps.accountID]

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,9 @@ type Server struct {
 	// URL is the base URL of the API and of the hosted pages, such as
 	// "http://127.0.0.1:39215", with no trailing slash.
 	URL string
+	// PublicURL is the base of the checkout and portal session links the
+	// server hands out: URL, unless WithPublicURL named another.
+	PublicURL string
 	// APIKey is the only bearer token the server accepts.
 	APIKey string
 	// WebhookSecret is the "whsec_…" secret every webhook delivery is signed
@@ -112,6 +116,7 @@ type state struct {
 // config is what the options set; it does not change once the server runs.
 type config struct {
 	addr          string
+	publicURL     string
 	apiKey        string
 	webhookSecret string
 	flows         []CheckoutFlow
@@ -162,6 +167,21 @@ func WithAddr(addr string) Option {
 			return fmt.Errorf("listen address: %w", err)
 		}
 		c.addr = addr
+		return nil
+	}
+}
+
+// WithPublicURL sets the base of the links the server hands out (checkout
+// and portal session URLs), for a fake that browsers reach under another
+// name than the one it listens on: in a container, listening on ":8089"
+// and published to the host as http://localhost:8089. The default is URL.
+func WithPublicURL(rawURL string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(rawURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public URL %q must be an absolute http or https URL with no query", rawURL)
+		}
+		c.publicURL = strings.TrimRight(u.String(), "/")
 		return nil
 	}
 }
@@ -302,6 +322,7 @@ func Start(opts ...Option) (*Server, error) {
 
 	s := &Server{
 		URL:           "http://" + ln.Addr().String(),
+		PublicURL:     cfg.publicURL,
 		APIKey:        cfg.apiKey,
 		WebhookSecret: cfg.webhookSecret,
 		cfg:           cfg,
@@ -309,6 +330,9 @@ func Start(opts ...Option) (*Server, error) {
 		pages:         pages,
 		serveDone:     make(chan struct{}),
 		closing:       make(chan struct{}),
+	}
+	if s.PublicURL == "" {
+		s.PublicURL = s.URL
 	}
 	s.transport = &http.Transport{
 		Proxy:               nil, // webhook receivers in tests are local; never send them through a proxy

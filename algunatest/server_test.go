@@ -48,6 +48,8 @@ func TestOptions(t *testing.T) {
 		{"nil clock", WithClock(nil)},
 		{"incomplete metric", WithMetric(Metric{EventName: "x", Aggregation: AggregationSum})},
 		{"relative webhook URL", WithWebhookEndpoint("/hooks")},
+		{"public URL without scheme", WithPublicURL("localhost:8089")},
+		{"public URL with query", WithPublicURL("http://localhost:8089/?x=1")},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +60,30 @@ func TestOptions(t *testing.T) {
 			require.True(t, strings.HasPrefix(err.Error(), "algunatest: "), err.Error())
 		})
 	}
+}
+
+// TestPublicURL checks that the session links a fake in a container hands
+// out name the address browsers reach it at, while the API and the pages
+// keep serving where it listens.
+func TestPublicURL(t *testing.T) {
+	plain := newServer(t)
+	require.Equal(t, plain.URL, plain.PublicURL, "by default the links name URL")
+
+	s := newServer(t, WithPublicURL("http://localhost:18089/"))
+	require.Equal(t, "http://localhost:18089", s.PublicURL)
+	accountID := createAccount(t, s, "Acme", "acme")
+	sess := decode[checkoutSessionJSON](t, call(t, s, http.MethodPost, "/customer-session/checkout", obj{"accountId": accountID}))
+	require.Equal(t, "http://localhost:18089/checkout/session/"+sess.CheckoutSessionID, sess.URL)
+	require.NoError(t, s.CompleteCheckout(context.Background(), sess.CheckoutSessionID))
+	link := openPortal(t, s, obj{"accountId": accountID})
+	path, ok := strings.CutPrefix(link, "http://localhost:18089/portal/session/")
+	require.True(t, ok, link)
+
+	// The page itself is served where the server listens.
+	resp, err := httpClient(t).Get(s.URL + "/portal/session/" + path)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 func TestStartReportsAddressInUse(t *testing.T) {

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("algunafake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on")
+	publicURL := fs.String("public-url", "", "base `URL` of the checkout and portal links it hands out, when browsers reach it under another name\n(in a container listening on :8089 and published on the host: http://localhost:8089; default: the listening address)")
 	apiKey := fs.String("api-key", "", "API `key` to accept (default: a fresh random one)")
 	secret := fs.String("webhook-secret", "", "whsec_… `secret` to sign webhooks with (default: a fresh random one)")
 	opts := []algunatest.Option{}
@@ -87,6 +88,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, algunatest.WithRateLimit(limit))
 	}
 	opts = append(opts, algunatest.WithAddr(*addr))
+	if *publicURL != "" {
+		opts = append(opts, algunatest.WithPublicURL(*publicURL))
+	}
 	if *apiKey != "" {
 		opts = append(opts, algunatest.WithAPIKey(*apiKey))
 	}
@@ -114,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if limit.RequestsPerSecond > 0 {
 		fmt.Fprintf(&b, "Rate limit: %v API requests a second\n", limit.RequestsPerSecond)
 	}
-	fmt.Fprintf(&b, "Checkout link: %s/checkout?flowId=%s&accountId=<account id>\n", srv.URL, algunatest.DefaultFlowID)
+	fmt.Fprintf(&b, "Checkout link: %s/checkout?flowId=%s&accountId=<account id>\n", srv.PublicURL, algunatest.DefaultFlowID)
 	b.WriteString("Stop with Ctrl+C.\n")
 	if _, err := io.WriteString(stdout, b.String()); err != nil {
 		return err

@@ -103,6 +103,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"relative webhook", []string{"-webhook", "/hooks"}, "absolute http or https URL"},
 		{"bad secret", []string{"-webhook-secret", "whsec_***"}, "not valid base64"},
 		{"bad address", []string{"-addr", "8080"}, "listen address"},
+		{"bad public URL", []string{"-public-url", "localhost:8089"}, "public URL"},
 		{"rate not a number", []string{"-events-per-second", "fast"}, `invalid value "fast" for flag -events-per-second: want a number, zero or more`},
 		{"negative rate", []string{"-requests-per-second", "-1"}, `invalid value "-1" for flag -requests-per-second`},
 		{"NaN rate", []string{"-requests-per-second", "NaN"}, "want a number, zero or more"},
